@@ -1,0 +1,44 @@
+# The two commands: `make run` (demo on SQLite) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+INSTANCE ?= instance
+
+.PHONY: run test install translations messages lint format clean
+
+$(BIN)/pilot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/pilot translations
+
+translations: $(BIN)/pilot
+	$(BIN)/pybabel compile --use-fuzzy -d pilot/translations -D messages >/dev/null
+
+messages: $(BIN)/pilot
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o pilot/translations/messages.pot .
+	$(BIN)/pybabel update -i pilot/translations/messages.pot -d pilot/translations --no-fuzzy-matching
+
+$(INSTANCE)/config.py:
+	mkdir -p $(INSTANCE)
+	$(BIN)/python -c "import secrets; print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
+
+run: install $(INSTANCE)/config.py
+	$(BIN)/pilot db upgrade
+	if $(BIN)/pilot db is-empty; then $(BIN)/pilot demo load; fi
+	$(BIN)/pilot run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(BIN)/ruff check pilot tests migrations/env.py
+	$(BIN)/ruff format --check pilot tests migrations/env.py
+	$(BIN)/pytest
+
+lint: $(BIN)/pilot
+	$(BIN)/ruff check --fix pilot tests migrations/env.py
+	$(BIN)/ruff format pilot tests migrations/env.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

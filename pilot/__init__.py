@@ -1,0 +1,98 @@
+"""Pilot Case Manager (质量提升试点 · 一企一策案件管理)."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from pilot.config import PROJECT_ROOT, DefaultConfig, env_overrides
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance_path = (
+        (test_config or {}).get("INSTANCE_PATH")
+        or os.environ.get("PILOT_INSTANCE_PATH")
+        or str(PROJECT_ROOT / "instance")
+    )
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(env_overrides())
+    else:
+        app.config.update(test_config)
+    configure_paths(app)
+
+    from pilot import errors, i18n
+    from pilot.extensions import csrf, db, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    register_database_events(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+
+    from pilot import cli
+
+    cli.init_app(app)
+    return app
+
+
+def configure_paths(app: Flask) -> None:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "pilot.sqlite")
+    app.config.setdefault("SQLALCHEMY_ENGINES", {"default": app.config["DATABASE_URL"]})
+    if not app.config.get("FILES_PATH"):
+        app.config["FILES_PATH"] = str(Path(app.instance_path) / "files")
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
+    if app.config["SECRET_KEY"] == "change-me" and not (app.debug or app.testing):
+        app.logger.warning("SECRET_KEY is the placeholder: set PILOT_SECRET_KEY in production")
+
+
+def register_database_events(app: Flask) -> None:
+    from pilot.database import register_engine_events
+    from pilot.extensions import db
+
+    with app.app_context():
+        register_engine_events(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from pilot.accounts.views import bp as accounts_bp
+    from pilot.batches.views import bp as batches_bp
+    from pilot.board.views import bp as board_bp
+    from pilot.cases.views import bp as cases_bp
+    from pilot.files.views import bp as files_bp
+    from pilot.firms.views import bp as firms_bp
+    from pilot.fonts import bp as fonts_bp
+
+    for bp in (accounts_bp, board_bp, batches_bp, firms_bp, cases_bp, files_bp, fonts_bp):
+        app.register_blueprint(bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from pilot import permissions, reference, stages
+    from pilot.database import today
+
+    app.jinja_env.globals.update(
+        can=permissions.can,
+        may_act_somewhere=permissions.may_act_somewhere,
+        STAGES=stages.STAGES,
+        STATUS_LABELS=stages.STATUS_LABELS,
+        current_label=stages.current_label,
+        industry_name=reference.industry_name,
+        district_name=reference.district_name,
+        today=today,
+        get_locale=get_locale,
+    )

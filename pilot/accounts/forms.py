@@ -1,0 +1,64 @@
+"""Forms for signing in and managing users."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+
+from pilot.accounts.models import Role
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.STAFF: _l("Bureau staff"),
+    Role.EXPERT: _l("Expert"),
+    Role.FIRM: _l("Firm user"),
+}
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me signed in"))
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(),
+            Length(min=3, max=64),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, '.', '_' and '-' only.")),
+        ],
+    )
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    firm_id = SelectField(_l("Firm (for firm users)"), coerce=int, validate_choice=False)
+    email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    organisation = StringField(_l("Organisation (experts)"), validators=[Length(max=200)])
+    specialties = StringField(_l("Specialties (experts)"), validators=[Length(max=500)])
+    qualifications = StringField(_l("Qualifications (experts)"), validators=[Length(max=500)])
+
+
+class NewUserForm(UserForm):
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(min=8, max=200)]
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=8, max=200)]
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """An action button that carries only the CSRF token."""

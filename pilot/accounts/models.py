@@ -1,0 +1,51 @@
+"""Users: bureau admins and staff, procured experts, and firm contact people."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlmodel import Field, SQLModel
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from pilot.database import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    EXPERT = "expert"
+    FIRM = "firm"
+
+
+class User(UserMixin, SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=256)
+    active: bool = Field(default=True)
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=32)
+    #: A firm user belongs to exactly one firm.
+    firm_id: int | None = Field(default=None, foreign_key="firm.id", index=True)
+    # An expert's profile.
+    organisation: str = Field(default="", max_length=200)
+    specialties: str = Field(default="", max_length=500)
+    qualifications: str = Field(default="", max_length=500)
+    locale: str = Field(default="", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.ADMIN, Role.STAFF)
+

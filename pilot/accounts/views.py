@@ -1,0 +1,166 @@
+"""Signing in and out; the administrator's user management."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlmodel import select
+
+from pilot.accounts import services
+from pilot.accounts.forms import (
+    ROLE_LABELS,
+    ConfirmForm,
+    LoginForm,
+    NewUserForm,
+    PasswordForm,
+    UserForm,
+)
+from pilot.accounts.models import User
+from pilot.extensions import db, login_manager
+from pilot.firms.models import Firm
+from pilot.permissions import require
+
+bp = Blueprint("accounts", __name__)
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("board.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("board.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.exec(select(User).where(User.username == form.username.data)).first()
+        if user and user.active and user.check_password(form.password.data):
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        # One message whatever failed, so it tells nobody which usernames exist.
+        form.password.errors.append(_("Wrong username or password."))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("accounts.login"))
+
+
+def _firm_choices() -> list[tuple[int, str]]:
+    firms = db.session.exec(select(Firm).order_by(Firm.name)).all()
+    return [(0, "—")] + [(f.id, f.name) for f in firms]
+
+
+def _form_fields(form: UserForm) -> dict:
+    return {name: getattr(form, name).data for name in services.PROFILE_FIELDS} | {
+        "firm_id": form.firm_id.data or None
+    }
+
+
+@bp.get("/users")
+@login_required
+@require("manage_users")
+def users():
+    rows = db.session.exec(select(User).order_by(User.role, User.username)).all()
+    firms = {f.id: f for f in db.session.exec(select(Firm)).all()}
+    return render_template(
+        "accounts/users.html", users=rows, firms=firms, roles=ROLE_LABELS, form=ConfirmForm()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+@require("manage_users")
+def new_user():
+    form = NewUserForm()
+    form.firm_id.choices = _firm_choices()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                db.session, current_user, form.password.data, **_form_fields(form)
+            )
+        except services.UserError as error:
+            db.session.rollback()
+            getattr(form, error.field or "username").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+@require("manage_users")
+def edit_user(user_id: int):
+    user = db.get_or_abort(User, user_id)
+    form = UserForm(obj=user if request.method == "GET" else None)
+    form.firm_id.choices = _firm_choices()
+    if request.method == "GET":
+        form.firm_id.data = user.firm_id or 0
+    if form.validate_on_submit():
+        try:
+            services.update_user(db.session, current_user, user, **_form_fields(form))
+        except services.UserError as error:
+            db.session.rollback()
+            getattr(form, error.field or "username").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("User %(name)s saved.", name=user.username), "success")
+            return redirect(url_for("accounts.users"))
+    return render_template(
+        "accounts/user_form.html", form=form, user=user, password_form=PasswordForm(prefix="pw")
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@login_required
+@require("manage_users")
+def reset_password(user_id: int):
+    user = db.get_or_abort(User, user_id)
+    form = PasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        services.reset_password(db.session, current_user, user, form.password.data)
+        db.session.commit()
+        flash(_("The password of %(name)s was reset.", name=user.username), "success")
+        return redirect(url_for("accounts.users"))
+    edit_form = UserForm(obj=user)
+    edit_form.firm_id.choices = _firm_choices()
+    return render_template(
+        "accounts/user_form.html", form=edit_form, user=user, password_form=form
+    ), 400
+
+
+@bp.post("/users/<int:user_id>/active")
+@login_required
+@require("manage_users")
+def toggle_active(user_id: int):
+    user = db.get_or_abort(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.set_active(db.session, current_user, user, not user.active)
+        except services.UserError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(
+                _("%(name)s can sign in again.", name=user.username)
+                if user.active
+                else _("%(name)s can no longer sign in.", name=user.username),
+                "success",
+            )
+    return redirect(url_for("accounts.users"))
+

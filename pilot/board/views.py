@@ -1,0 +1,134 @@
+"""Each role's home at `/`: staff's cohort board, the expert's firms, the firm's own case."""
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from pilot.accounts.models import Role, User
+from pilot.batches.models import Batch
+from pilot.cases.models import Case, ExpertAssignment
+from pilot.database import today
+from pilot.extensions import db
+from pilot.firms.models import Firm
+from pilot.permissions import visible_cases_query
+from pilot.reference import district_choices, industry_choices
+from pilot.stages import CLOSED, STAGE_CODES, WITHDRAWN, Status, progress
+
+bp = Blueprint("board", __name__)
+
+SORTS = ("firm", "district", "industry", "stage", "overdue")
+
+
+@bp.get("/")
+@login_required
+def home():
+    if current_user.is_staff:
+        return board()
+    if current_user.role == Role.EXPERT:
+        return expert_home()
+    return firm_home()
+
+
+def board():
+    batches = db.session.exec(select(Batch).order_by(Batch.start_date.desc())).all()
+    batch = _chosen_batch(batches)
+    args = request.args
+    rows = []
+    counts = {code: 0 for code in STAGE_CODES}
+    overdue_cases = 0
+    experts = db.session.exec(
+        select(User).where(User.role == Role.EXPERT).order_by(User.display_name)
+    ).all()
+    if batch:
+        query = visible_cases_query(current_user).where(Case.batch_id == batch.id)
+        query = query.join(Firm, Case.firm_id == Firm.id)
+        if args.get("district"):
+            query = query.where(Firm.district == args["district"])
+        if args.get("industry"):
+            query = query.where(Firm.industry_code == args["industry"])
+        if args.get("expert", type=int):
+            query = query.where(
+                Case.id.in_(
+                    select(ExpertAssignment.case_id).where(
+                        ExpertAssignment.expert_id == args.get("expert", type=int)
+                    )
+                )
+            )
+        cases = db.session.exec(query).all()
+        states = progress(db.session, cases, today())
+        for case in cases:
+            state = states[case.id]
+            if args.get("stage") and state.current != args["stage"]:
+                continue
+            rows.append((case, state))
+            for s in state.stages:
+                if s.status in (Status.IN_PROGRESS, Status.OVERDUE) and state.current not in (
+                    CLOSED,
+                    WITHDRAWN,
+                ):
+                    counts[s.code] += 1
+            overdue_cases += state.is_overdue
+        rows.sort(key=_sort_key(args.get("sort", "firm")), reverse=args.get("dir") == "desc")
+    return render_template(
+        "board/board.html",
+        batches=batches,
+        batch=batch,
+        rows=rows,
+        counts=counts,
+        overdue_cases=overdue_cases,
+        experts=experts,
+        districts=district_choices(),
+        industries=industry_choices(),
+        current_codes=[*STAGE_CODES, CLOSED, WITHDRAWN],
+        sort=args.get("sort", "firm"),
+    )
+
+
+def _chosen_batch(batches: list[Batch]) -> Batch | None:
+    wanted = request.args.get("batch", type=int)
+    if wanted:
+        batch = next((b for b in batches if b.id == wanted), None)
+        if batch is None:
+            abort(404)
+        return batch
+    return batches[0] if batches else None
+
+
+def _sort_key(sort: str):
+    order = {code: i for i, code in enumerate([*STAGE_CODES, CLOSED, WITHDRAWN])}
+    keys = {
+        "firm": lambda r: r[0].firm.name,
+        "district": lambda r: (r[0].firm.district, r[0].firm.name),
+        "industry": lambda r: (r[0].firm.industry_code, r[0].firm.name),
+        "stage": lambda r: (order[r[1].current], r[0].firm.name),
+        "overdue": lambda r: (not r[1].is_overdue, r[0].firm.name),
+    }
+    return keys.get(sort, keys["firm"])
+
+
+def expert_home():
+    cases = db.session.exec(visible_cases_query(current_user)).all()
+    states = progress(db.session, cases, today())
+    cases.sort(key=lambda c: (not states[c.id].is_overdue, c.batch.name, c.firm.name))
+    return render_template("board/expert_home.html", cases=cases, states=states)
+
+
+def firm_home():
+    cases = db.session.exec(
+        visible_cases_query(current_user).join(Batch).order_by(Batch.start_date.desc())
+    ).all()
+    if not cases:
+        return render_template("board/firm_home.html", case=None, cases=[], state=None)
+    states = progress(db.session, cases, today())
+    wanted = request.args.get("case", type=int)
+    if wanted:
+        case = next((c for c in cases if c.id == wanted), None)
+        if case is None:
+            abort(404)
+    else:
+        # The current case first: the newest one still running, else the newest.
+        running = [c for c in cases if states[c.id].current not in (CLOSED, WITHDRAWN)]
+        case = (running or cases)[0]
+    return render_template(
+        "board/firm_home.html", case=case, cases=cases, state=states[case.id]
+    )

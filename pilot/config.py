@@ -1,0 +1,46 @@
+"""Documented defaults; instance/config.py and PILOT_* environment variables override them."""
+
+import os
+from pathlib import Path
+
+#: Top of the source tree: templates/ and migrations/ live beside the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DefaultConfig:
+    #: Signs sessions and CSRF tokens. Set PILOT_SECRET_KEY (or SECRET_KEY in
+    #: instance/config.py) in production; the app refuses the placeholder outside debug/tests.
+    SECRET_KEY = "change-me"
+    #: SQLAlchemy URL. Default: a SQLite file in the instance folder.
+    DATABASE_URL: str | None = None
+    #: Where uploaded files are kept. Default: <instance>/files.
+    FILES_PATH: str | None = None
+    #: Largest accepted upload in bytes (20 MB).
+    MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+    #: Time zone in which due dates are calendar dates.
+    TIME_ZONE = "Asia/Shanghai"
+    #: Set to an ISO date (2026-05-01) to pin "today" for a demo or a test.
+    TODAY: str | None = None
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+
+def _coerce(value: str):
+    """Turn an environment string into int/bool when it plainly is one."""
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value.isdigit():
+        return int(value)
+    return value
+
+
+def env_overrides(prefix: str = "PILOT_") -> dict:
+    return {
+        key[len(prefix) :]: _coerce(value)
+        for key, value in os.environ.items()
+        if key.startswith(prefix) and key != prefix + "INSTANCE_PATH"
+    }

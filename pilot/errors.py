@@ -1,0 +1,30 @@
+"""Error pages in the user's language; a refused form token is a 400 with a plain message."""
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = _("The form has expired or did not come from this site. Please try again.")
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {
+            400: _("The request could not be understood."),
+            403: _("You are not allowed to do this."),
+            404: _("There is no such page, or you may not see it."),
+            405: _("This action is not available here."),
+            413: _("The file is larger than the allowed size."),
+        }
+        message = messages.get(error.code, _("Something went wrong."))
+        return render_template("errors/error.html", code=error.code, message=message), error.code
+
+    @app.errorhandler(500)
+    def server_error(error):
+        message = _("Something went wrong on our side. The error has been logged.")
+        return render_template("errors/error.html", code=500, message=message), 500

@@ -1,0 +1,43 @@
+"""Languages: Chinese (zh_CN) by default, English on request; the choice is kept in the session."""
+
+from flask import Blueprint, Flask, redirect, request, session, url_for
+from flask_login import current_user
+
+from pilot.config import PROJECT_ROOT
+from pilot.extensions import babel
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@bp.post("/language")
+def set_language():
+    from flask import current_app
+
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    target = request.form.get("next", "")
+    # Only a path on this site, never an absolute URL.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("board.home")
+    return redirect(target)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "pilot" / "translations")
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)

@@ -1,0 +1,159 @@
+"""Who may do what: the one place every page, template, export and API call asks.
+
+The table follows DESIGN.md's "Who may do what". A role listed for an action may do it; an expert
+only on cases they are assigned to (or lead, where the action says so), a firm user only on their
+own firm's cases. Closed and withdrawn cases are read-only except for being reopened.
+"""
+
+from enum import StrEnum
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, select
+
+from pilot.accounts.models import Role, User
+from pilot.cases.models import Case, ExpertAssignment
+from pilot.extensions import db
+from pilot.files.models import StoredFile
+
+
+class Scope(StrEnum):
+    ANY = "any"  # the role may, on any case
+    ASSIGNED = "assigned"  # an expert assigned to the case
+    LEAD = "lead"  # the case's lead expert
+    OWN = "own"  # a user of the case's firm
+
+
+A, S = Role.ADMIN, Role.STAFF
+_STAFF = {A: Scope.ANY, S: Scope.ANY}
+
+ACTIONS: dict[str, dict[Role, Scope]] = {
+    "manage_users": {A: Scope.ANY},
+    "manage_frameworks": {A: Scope.ANY},
+    "manage_cases": _STAFF,  # batches, firms, cases; assign experts; withdraw, close, reopen
+    "mark_stage": _STAFF,
+    "view_case": {**_STAFF, Role.EXPERT: Scope.ASSIGNED, Role.FIRM: Scope.OWN},
+    "download_report": {**_STAFF, Role.EXPERT: Scope.ASSIGNED, Role.FIRM: Scope.OWN},
+    "view_audit_log": _STAFF,
+    "upload_case_document": _STAFF,
+    "fill_survey": {**_STAFF, Role.FIRM: Scope.OWN},
+    "write_needs_analysis": _STAFF,
+    "log_visit": {Role.EXPERT: Scope.ASSIGNED},
+    "confirm_visit": {**_STAFF, Role.FIRM: Scope.OWN},
+    "file_diagnosis": {Role.EXPERT: Scope.ASSIGNED},
+    "accept_diagnosis": _STAFF,
+    "work_item": {Role.FIRM: Scope.OWN},
+    "verify_item": {Role.EXPERT: Scope.ASSIGNED},
+    "waive_item": _STAFF,
+    "add_item": {**_STAFF, Role.EXPERT: Scope.ASSIGNED},
+    "manage_training": _STAFF,
+    "record_coaching": {Role.EXPERT: Scope.ASSIGNED},
+    "draft_plan": {Role.EXPERT: Scope.LEAD},
+    "approve_plan": _STAFF,
+    "enter_actuals": {Role.EXPERT: Scope.ASSIGNED},
+    "check_actuals": _STAFF,
+    "give_verdict": _STAFF,
+    "rate_service": {**_STAFF, Role.FIRM: Scope.OWN},
+    "view_expert_ratings": _STAFF,
+    "reopen_case": _STAFF,
+}
+
+#: Actions that change nothing, so they stay open on a closed or withdrawn case.
+READ_ACTIONS = {"view_case", "download_report", "view_audit_log", "view_expert_ratings"}
+
+
+def is_assigned(user: User, case: Case, lead: bool = False) -> bool:
+    return any(a.expert_id == user.id and (a.is_lead or not lead) for a in case.assignments)
+
+
+def can(user: User, action: str, case: Case | None = None) -> bool:
+    """May this user do this action (on this case, when the action concerns one)?"""
+    if not user or not user.is_authenticated:
+        return False
+    scope = ACTIONS[action].get(Role(user.role))
+    if scope is None:
+        return False
+    if case is None:
+        return scope == Scope.ANY
+    if action == "reopen_case":
+        return case.is_read_only
+    if action not in READ_ACTIONS and case.is_read_only:
+        return False
+    match scope:
+        case Scope.ANY:
+            return True
+        case Scope.ASSIGNED:
+            return is_assigned(user, case)
+        case Scope.LEAD:
+            return is_assigned(user, case, lead=True)
+        case Scope.OWN:
+            return user.firm_id is not None and user.firm_id == case.firm_id
+    return False
+
+
+def may_act_somewhere(user: User, action: str) -> bool:
+    """Does the role hold this action at all (for menus); the case check still follows."""
+    return user.is_authenticated and Role(user.role) in ACTIONS[action]
+
+
+def case_query():
+    return select(Case).options(
+        selectinload(Case.firm),
+        selectinload(Case.batch),
+        selectinload(Case.assignments).selectinload(ExpertAssignment.expert),
+    )
+
+
+def get_case_or_404(case_id: int, action: str = "view_case") -> Case:
+    """Load a case for the current user: 404 if they may not see it, 403 if they may not act."""
+    case = db.session.exec(case_query().where(Case.id == case_id)).first()
+    if case is None or not can(current_user, "view_case", case):
+        abort(404)
+    if action != "view_case" and not can(current_user, action, case):
+        abort(403)
+    return case
+
+
+def visible_cases_query(user: User):
+    """The cases a user may see, as a query to refine."""
+    query = case_query()
+    if user.role == Role.EXPERT:
+        assigned = select(ExpertAssignment.case_id).where(ExpertAssignment.expert_id == user.id)
+        query = query.where(Case.id.in_(assigned))
+    elif user.role == Role.FIRM:
+        query = query.where(Case.firm_id == (user.firm_id or -1))
+    elif not user.is_staff:
+        query = query.where(False)
+    return query
+
+
+def can_download_file(session: Session, user: User, stored: StoredFile) -> bool:
+    if not user.is_authenticated:
+        return False
+    if stored.case_id is not None:
+        case = session.exec(case_query().where(Case.id == stored.case_id)).first()
+        return case is not None and can(user, "view_case", case)
+    if stored.batch_id is not None:
+        # Batch-wide material (training): anyone with a case of the batch in sight.
+        if user.is_staff:
+            return True
+        visible = visible_cases_query(user).where(Case.batch_id == stored.batch_id)
+        return session.exec(visible.limit(1)).first() is not None
+    return user.is_staff
+
+
+def require(action: str):
+    """View decorator for actions not tied to one case (users, batches, firms)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not can(current_user, action):
+                abort(404 if not current_user.is_staff else 403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
