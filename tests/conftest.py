@@ -1,6 +1,7 @@
 """Fixtures: a fresh database per test (SQLite, or PostgreSQL with PILOT_TEST_DATABASE_URL),
 a test client that keeps CSRF on, a login helper and a small world of users and cases."""
 
+import contextvars
 import os
 import uuid
 from types import SimpleNamespace
@@ -79,7 +80,9 @@ class CSRFClient(FlaskClient):
         data = kwargs.get("data")
         if csrf and kwargs.get("method", "GET") == "POST" and isinstance(data, dict):
             data.setdefault("csrf_token", self.csrf_token())
-        return super().open(*args, **kwargs)
+        # Each request runs outside the test's app context, as in production: its own `g`,
+        # its own database session, its own Flask-Login user.
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
     def post(self, *args, **kwargs):
         kwargs.setdefault("data", {})
@@ -96,6 +99,7 @@ def app(database_url, tmp_path):
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "FILES_PATH": str(tmp_path / "files"),
             "TODAY": TODAY,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
     app.test_client_class = CSRFClient

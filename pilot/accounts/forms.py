@@ -6,6 +6,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from pilot.accounts.models import Role
+from pilot.forms import choices
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -31,7 +32,9 @@ class UserForm(FlaskForm):
         ],
     )
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(
+        _l("Role"), choices=choices((r.value, label) for r, label in ROLE_LABELS.items())
+    )
     firm_id = SelectField(_l("Firm (for firm users)"), coerce=int, validate_choice=False)
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])

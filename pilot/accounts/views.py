@@ -17,6 +17,7 @@ from pilot.accounts.forms import (
 from pilot.accounts.models import User
 from pilot.extensions import db, login_manager
 from pilot.firms.models import Firm
+from pilot.forms import choices
 from pilot.permissions import require
 
 bp = Blueprint("accounts", __name__)
@@ -58,9 +59,9 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
-def _firm_choices() -> list[tuple[int, str]]:
+def _firm_choices():
     firms = db.session.exec(select(Firm).order_by(Firm.name)).all()
-    return [(0, "—")] + [(f.id, f.name) for f in firms]
+    return choices([(0, "—")] + [(f.id, f.name) for f in firms])
 
 
 def _form_fields(form: UserForm) -> dict:

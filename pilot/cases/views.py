@@ -12,6 +12,7 @@ from pilot.cases.forms import DueDatesForm, ExpertsForm, ReasonForm
 from pilot.database import today
 from pilot.extensions import db
 from pilot.files.models import StoredFile
+from pilot.forms import choices
 from pilot.permissions import can, get_case_or_404
 from pilot.stages import BY_CODE, MANUAL_STAGES, progress_of
 
@@ -139,14 +140,13 @@ def due_dates(case_id: int):
 def experts(case_id: int):
     case = get_case_or_404(case_id, "manage_cases")
     form = ExpertsForm()
-    choices = [
+    experts = db.session.exec(
+        select(User).where(User.role == Role.EXPERT, User.active).order_by(User.display_name)
+    ).all()
+    form.experts.choices = form.lead.choices = choices(
         (u.id, f"{u.display_name}（{u.organisation}）" if u.organisation else u.display_name)
-        for u in db.session.exec(
-            select(User).where(User.role == Role.EXPERT, User.active).order_by(User.display_name)
-        ).all()
-    ]
-    form.experts.choices = choices
-    form.lead.choices = choices
+        for u in experts
+    )
     if request.method == "GET":
         form.experts.data = [a.expert_id for a in case.assignments]
         form.lead.data = case.lead_expert.id if case.lead_expert else None

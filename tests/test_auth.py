@@ -1,0 +1,62 @@
+"""Signing in and out, the login redirect, CSRF, the language switch."""
+
+from tests.conftest import login
+
+
+def test_anonymous_visitor_is_sent_to_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_wrong_password_and_unknown_user_get_the_same_message(client, world):
+    client.post("/language", data={"lang": "en"})
+    wrong = client.post("/login", data={"username": "staff", "password": "nope-nope"})
+    unknown = client.post("/login", data={"username": "nobody", "password": "nope-nope"})
+    assert wrong.status_code == unknown.status_code == 200
+    assert "Wrong username or password." in wrong.get_data(as_text=True)
+    assert "Wrong username or password." in unknown.get_data(as_text=True)
+
+
+def test_deactivated_user_cannot_sign_in(client, world, session):
+    world.staff.active = False
+    session.commit()
+    response = client.post("/login", data={"username": "staff", "password": "correct-horse-9"})
+    assert response.status_code == 200
+
+
+def test_login_redirects_back_only_to_this_site(client, world):
+    response = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": "staff", "password": "correct-horse-9"},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_post_without_csrf_token_is_400(client, world):
+    login(client, "staff")
+    response = client.post(
+        f"/cases/{world.case_a.id}/withdraw", data={"reason": "x"}, csrf=False
+    )
+    assert response.status_code == 400
+    assert not world.case_a.is_withdrawn
+
+
+def test_logout_ends_the_session(client, world):
+    login(client, "staff")
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_chinese_by_default_english_on_request(client, world):
+    login(client, "staff")
+    assert 'lang="zh-CN"' in client.get("/").get_data(as_text=True)
+    client.post("/language", data={"lang": "en", "next": "/"})
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+
+
+def test_unknown_case_is_the_404_page(client, world):
+    login(client, "staff")
+    response = client.get("/cases/999999")
+    assert response.status_code == 404
+    assert "<h1>404</h1>" in response.get_data(as_text=True)

@@ -1,0 +1,125 @@
+"""The stage rules on a fixed "today": DESIGN.md's table, "needs first", overdue, withdrawn."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from pilot.stages import (
+    CLOSED,
+    STAGE_CODES,
+    WITHDRAWN,
+    CaseFacts,
+    Status,
+    evaluate,
+    progress_of,
+)
+
+START = date(2026, 3, 2)
+WEEKS = {"survey": 3, "diagnosis": 8, "rectification": 20, "training": 20, "plan": 22,
+         "evaluation": 26}
+DUE = {code: START + timedelta(weeks=w) for code, w in WEEKS.items()}
+EARLY = START + timedelta(days=1)  # before every due date
+
+
+def facts(*done: str, **kw) -> CaseFacts:
+    return CaseFacts(case_id=1, due=dict(DUE), marks={code: "done" for code in done}, **kw)
+
+
+def statuses(progress) -> dict[str, Status]:
+    return {s.code: s.status for s in progress.stages}
+
+
+def test_new_case_starts_with_survey_and_nothing_else():
+    p = evaluate(facts(), EARLY)
+    assert p.current == "survey"
+    assert statuses(p) == {
+        "survey": Status.IN_PROGRESS,
+        "diagnosis": Status.NOT_STARTED,
+        "rectification": Status.NOT_STARTED,
+        "training": Status.NOT_STARTED,
+        "plan": Status.NOT_STARTED,
+        "evaluation": Status.NOT_STARTED,
+    }
+
+
+def test_survey_done_opens_diagnosis():
+    p = evaluate(facts("survey"), EARLY)
+    assert p.current == "diagnosis"
+    assert p["survey"].status == Status.DONE
+    assert p["diagnosis"].status == Status.IN_PROGRESS
+    assert p["rectification"].status == Status.NOT_STARTED
+
+
+def test_stages_three_to_five_run_side_by_side_once_diagnosis_is_done():
+    p = evaluate(facts("survey", "diagnosis"), EARLY)
+    assert p.current == "rectification"
+    for code in ("rectification", "training", "plan"):
+        assert p[code].status == Status.IN_PROGRESS
+    assert p["evaluation"].status == Status.NOT_STARTED
+
+
+def test_evaluation_needs_plan_and_training():
+    p = evaluate(facts("survey", "diagnosis", "rectification", "plan"), EARLY)
+    assert p["evaluation"].status == Status.NOT_STARTED
+    assert p.current == "training"
+    p = evaluate(facts("survey", "diagnosis", "rectification", "training", "plan"), EARLY)
+    assert p["evaluation"].status == Status.IN_PROGRESS
+    assert p.current == "evaluation"
+
+
+def test_evaluation_does_not_need_rectification():
+    p = evaluate(facts("survey", "diagnosis", "training", "plan"), EARLY)
+    assert p["evaluation"].status == Status.IN_PROGRESS
+    assert p.current == "rectification"
+
+
+@pytest.mark.parametrize("stage", STAGE_CODES[1:])
+def test_a_stage_is_not_done_while_what_it_needs_is_not(stage):
+    """A stage met on its own records is still not done until the stages it needs are."""
+    p = evaluate(facts(stage), EARLY)
+    assert p[stage].status == Status.NOT_STARTED
+
+
+def test_all_six_done_waits_in_evaluation_for_closing():
+    p = evaluate(facts(*STAGE_CODES), EARLY)
+    assert p.all_done
+    assert p.current == "evaluation"
+
+
+def test_a_stage_past_its_due_date_is_overdue_until_done():
+    day_after_survey_due = DUE["survey"] + timedelta(days=1)
+    assert evaluate(facts(), DUE["survey"])["survey"].status == Status.IN_PROGRESS
+    p = evaluate(facts(), day_after_survey_due)
+    assert p["survey"].status == Status.OVERDUE
+    assert p.is_overdue
+    assert evaluate(facts("survey"), day_after_survey_due)["survey"].status == Status.DONE
+
+
+def test_a_stage_not_started_but_past_due_is_overdue():
+    late = DUE["rectification"] + timedelta(days=1)
+    p = evaluate(facts("survey"), late)
+    assert p["rectification"].status == Status.OVERDUE
+    assert p["diagnosis"].status == Status.OVERDUE
+
+
+def test_withdrawn_case_is_never_overdue():
+    late = DUE["evaluation"] + timedelta(days=30)
+    p = evaluate(facts("survey", withdrawn=True), late)
+    assert p.current == WITHDRAWN
+    assert Status.OVERDUE not in statuses(p).values()
+    assert p["survey"].status == Status.DONE
+
+
+def test_closed_case_reports_closed():
+    p = evaluate(facts(*STAGE_CODES, closed=True), DUE["evaluation"] + timedelta(days=5))
+    assert p.current == CLOSED
+    assert p.all_done
+
+
+def test_due_dates_come_from_the_case(session, world):
+    case = world.case_a
+    case.survey_due = date(2026, 3, 10)
+    session.commit()
+    p = progress_of(session, case, date(2026, 3, 11))
+    assert p["survey"].due == date(2026, 3, 10)
+    assert p["survey"].status == Status.OVERDUE
