@@ -4,6 +4,8 @@ from datetime import date
 from decimal import Decimal
 from itertools import count
 
+from werkzeug.datastructures import FileStorage
+
 from pilot.accounts.services import create_user
 from pilot.batches.services import create_batch
 from pilot.cases.services import assign_experts, open_case
@@ -57,3 +59,38 @@ def make_case(session, batch, firm, experts=(), lead=None):
         session.refresh(case, ["assignments"])
         assign_experts(session, None, case, [e.id for e in experts], (lead or experts[0]).id)
     return case
+
+
+def pdf_bytes(text: str = "Hello") -> bytes:
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def make_case_document(session, case, actor, name: str = "一企一策协议.pdf"):
+    """A stored PDF attached to the case, as staff upload it on the case page."""
+    from io import BytesIO
+
+    from pilot.files.store import save_upload
+
+    upload = FileStorage(BytesIO(pdf_bytes()), filename=name, content_type="application/pdf")
+    return save_upload(
+        session, actor, upload, owner_type="case", owner_id=case.id, case_id=case.id
+    )
