@@ -28,6 +28,7 @@ $(INSTANCE)/config.py:
 
 run: install $(INSTANCE)/config.py
 	$(BIN)/pilot db upgrade
+	$(BIN)/pilot frameworks load
 	if $(BIN)/pilot db is-empty; then $(BIN)/pilot demo load; fi
 	$(BIN)/pilot run --host 127.0.0.1 --port $(PORT)
 

@@ -165,6 +165,38 @@ def cases_list(batch_name: str | None) -> None:
         )
 
 
+@click.group("frameworks", help="Assessment frameworks and the KPI catalogue.")
+def frameworks_group() -> None:
+    pass
+
+
+@frameworks_group.command("load")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def frameworks_load(files: tuple[str, ...]) -> None:
+    """Load framework YAML FILES; without FILES, the shipped frameworks and KPI catalogue."""
+    from pathlib import Path
+
+    from pilot.frameworks import services
+
+    try:
+        if files:
+            for path in files:
+                framework, written = services.load(
+                    db.session, None, Path(path).read_text(encoding="utf-8")
+                )
+                state = "loaded" if written else "unchanged"
+                click.echo(f"{state}\t{framework.code}\tv{framework.version}\t{framework.name}")
+        else:
+            for framework in services.load_shipped(db.session):
+                click.echo(f"ready\t{framework.code}\tv{framework.version}\t{framework.name}")
+            click.echo(f"KPIs added: {services.load_kpi_catalogue(db.session)}")
+    except services.FrameworkError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+
+
 @click.group("demo", help="Demonstration data.")
 def demo_group() -> None:
     pass
@@ -183,5 +215,6 @@ def demo_load() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_group, users_group, batches_group, cases_group, demo_group):
+    groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
+    for group in groups:
         app.cli.add_command(group)

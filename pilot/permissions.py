@@ -42,7 +42,12 @@ ACTIONS: dict[str, dict[Role, Scope]] = {
     "write_needs_analysis": _STAFF,
     "log_visit": {Role.EXPERT: Scope.ASSIGNED},
     "confirm_visit": {**_STAFF, Role.FIRM: Scope.OWN},
+    "dispute_visit": {Role.FIRM: Scope.OWN},
+    "view_service_hours": _STAFF,
     "file_diagnosis": {Role.EXPERT: Scope.ASSIGNED},
+    "submit_diagnosis": {Role.EXPERT: Scope.LEAD},
+    #: Drafts (an unaccepted diagnosis, an unapproved plan): never the firm.
+    "view_drafts": {**_STAFF, Role.EXPERT: Scope.ASSIGNED},
     "accept_diagnosis": _STAFF,
     "work_item": {Role.FIRM: Scope.OWN},
     "verify_item": {Role.EXPERT: Scope.ASSIGNED},
@@ -61,7 +66,14 @@ ACTIONS: dict[str, dict[Role, Scope]] = {
 }
 
 #: Actions that change nothing, so they stay open on a closed or withdrawn case.
-READ_ACTIONS = {"view_case", "download_report", "view_audit_log", "view_expert_ratings"}
+READ_ACTIONS = {
+    "view_case",
+    "download_report",
+    "view_audit_log",
+    "view_expert_ratings",
+    "view_drafts",
+    "view_service_hours",
+}
 
 
 def is_assigned(user: User, case: Case, lead: bool = False) -> bool:

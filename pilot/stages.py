@@ -11,9 +11,12 @@ from datetime import date
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from pilot.cases.models import Case, StageMark
+from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
+from pilot.survey.models import NeedsSurvey
+from pilot.visits.models import Visit, VisitStatus
 
 
 class Status(StrEnum):
@@ -69,6 +72,10 @@ class CaseFacts:
     closed: bool = False
     #: stage code -> reason of staff's manual mark
     marks: dict[str, str] = field(default_factory=dict)
+    survey_submitted: bool = False
+    analysis_written: bool = False
+    confirmed_visits: int = 0
+    baseline_accepted: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,25 @@ def _manual_mark(stage: str) -> Callable[[CaseFacts], Met]:
     return rule
 
 
-#: stage code -> rule telling whether the stage's own records are complete.
-RULES: dict[str, Callable[[CaseFacts], Met]] = {code: _manual_mark(code) for code in STAGE_CODES}
+def _survey(facts: CaseFacts) -> Met:
+    """The firm (or staff for it) submitted the questionnaire and staff wrote the analysis."""
+    return Met(facts.survey_submitted and facts.analysis_written)
+
+
+def _diagnosis(facts: CaseFacts) -> Met:
+    """A confirmed on-site visit, and the baseline diagnosis accepted by staff."""
+    return Met(facts.confirmed_visits > 0 and facts.baseline_accepted)
+
 
 #: Stages whose rule is still staff's manual mark (the case page offers the mark for these).
-MANUAL_STAGES: set[str] = set(STAGE_CODES)
+MANUAL_STAGES: set[str] = {"rectification", "training", "plan", "evaluation"}
+
+#: stage code -> rule telling whether the stage's own records are complete.
+RULES: dict[str, Callable[[CaseFacts], Met]] = {
+    "survey": _survey,
+    "diagnosis": _diagnosis,
+    **{code: _manual_mark(code) for code in MANUAL_STAGES},
+}
 
 
 @dataclass(frozen=True)
@@ -161,17 +182,36 @@ def load_facts(session: Session, cases: Iterable[Case]) -> dict[int, CaseFacts]:
         )
         for c in cases
     }
-    if facts:
-        marks = session.exec(select(StageMark).where(StageMark.case_id.in_(facts))).all()
-        for mark in marks:
-            facts[mark.case_id].marks[mark.stage] = mark.reason
-    for loader in FACT_LOADERS:
-        loader(session, facts)
+    if not facts:
+        return facts
+    ids = list(facts)
+    for mark in session.exec(select(StageMark).where(StageMark.case_id.in_(ids))).all():
+        facts[mark.case_id].marks[mark.stage] = mark.reason
+    surveys = session.exec(
+        select(NeedsSurvey.case_id, NeedsSurvey.submitted_at, NeedsSurvey.analysis).where(
+            NeedsSurvey.case_id.in_(ids)
+        )
+    ).all()
+    for case_id, submitted_at, analysis in surveys:
+        facts[case_id].survey_submitted = submitted_at is not None
+        facts[case_id].analysis_written = bool(analysis.strip())
+    visits = session.exec(
+        select(Visit.case_id, func.count())
+        .where(Visit.case_id.in_(ids), Visit.status == VisitStatus.CONFIRMED)
+        .group_by(Visit.case_id)
+    ).all()
+    for case_id, count in visits:
+        facts[case_id].confirmed_visits = count
+    accepted = session.exec(
+        select(Diagnosis.case_id).where(
+            Diagnosis.case_id.in_(ids),
+            Diagnosis.round == Round.BASELINE,
+            Diagnosis.status == DiagnosisStatus.ACCEPTED,
+        )
+    ).all()
+    for case_id in accepted:
+        facts[case_id].baseline_accepted = True
     return facts
-
-
-#: Later stages register loaders that add their records to CaseFacts in bulk.
-FACT_LOADERS: list[Callable[[Session, dict[int, CaseFacts]], None]] = []
 
 
 def progress(session: Session, cases: Iterable[Case], today: date) -> dict[int, Progress]:

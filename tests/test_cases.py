@@ -18,29 +18,36 @@ def entries(session, case, action):
 
 def test_marking_a_stage_done_is_logged_with_its_reason(client, world, session):
     login(client, "staff")
-    client.post(f"/cases/{world.case_a.id}/stages/survey/mark", data={"reason": "问卷已收回"})
+    client.post(f"/cases/{world.case_a.id}/stages/training/mark", data={"reason": "已参训两次"})
     state = progress_of(session, world.case_a, today())
-    assert state["survey"].status == Status.DONE
-    assert state.current == "diagnosis"
+    assert state["training"].why == "已参训两次"
+    # Met on its own, but not done while the diagnosis it needs is not.
+    assert state["training"].status != Status.DONE
     [entry] = entries(session, world.case_a, "mark_done")
-    assert entry.reason == "问卷已收回" and entry.actor_id == world.staff.id
+    assert entry.reason == "已参训两次" and entry.actor_id == world.staff.id
 
 
-def test_taking_a_mark_back_moves_the_stage_back_and_says_why(client, world, session):
+def test_stages_with_records_cannot_be_marked_by_hand(client, world, session):
     login(client, "staff")
-    client.post(f"/cases/{world.case_a.id}/stages/survey/mark", data={"reason": "done"})
-    client.post(f"/cases/{world.case_a.id}/stages/survey/unmark", data={"reason": "问卷缺页"})
-    state = progress_of(session, world.case_a, today())
-    assert state["survey"].status in (Status.IN_PROGRESS, Status.OVERDUE)
+    client.post(f"/cases/{world.case_a.id}/stages/survey/mark", data={"reason": "x"})
+    assert progress_of(session, world.case_a, today())["survey"].status != Status.DONE
+    assert not entries(session, world.case_a, "mark_done")
+
+
+def test_taking_a_mark_back_reopens_the_stage_and_says_why(client, world, session):
+    login(client, "staff")
+    client.post(f"/cases/{world.case_a.id}/stages/plan/mark", data={"reason": "done"})
+    client.post(f"/cases/{world.case_a.id}/stages/plan/unmark", data={"reason": "方案缺页"})
+    assert progress_of(session, world.case_a, today())["plan"].why == ""
     [entry] = entries(session, world.case_a, "unmark")
-    assert entry.reason == "问卷缺页"
+    assert entry.reason == "方案缺页"
 
 
 def test_a_mark_without_reason_is_refused(client, world, session):
     login(client, "staff")
-    response = client.post(f"/cases/{world.case_a.id}/stages/survey/mark", data={"reason": " "})
+    response = client.post(f"/cases/{world.case_a.id}/stages/plan/mark", data={"reason": " "})
     assert response.status_code == 302
-    assert progress_of(session, world.case_a, today())["survey"].status != Status.DONE
+    assert progress_of(session, world.case_a, today())["plan"].why == ""
     assert not entries(session, world.case_a, "mark_done")
 
 
@@ -58,7 +65,7 @@ def test_withdrawn_case_is_read_only_and_off_the_overdue_list(client, world, ses
     state = progress_of(session, world.case_a, date(2027, 1, 1))
     assert state.current == "withdrawn" and not state.is_overdue
     # A withdrawn case takes no marks.
-    assert client.post(f"/cases/{world.case_a.id}/stages/survey/mark",
+    assert client.post(f"/cases/{world.case_a.id}/stages/plan/mark",
                        data={"reason": "x"}).status_code == 403
 
 
@@ -113,8 +120,8 @@ def test_firm_user_sees_only_their_firm_and_public_timeline(client, world):
 
 def test_board_filters_and_counts(client, world, session):
     login(client, "staff")
-    client.post(f"/cases/{world.case_a.id}/stages/survey/mark", data={"reason": "ok"})
-    page = client.get(f"/?batch={world.batch.id}&stage=diagnosis").get_data(as_text=True)
+    client.post(f"/cases/{world.case_a.id}/withdraw", data={"reason": "ok"})
+    page = client.get(f"/?batch={world.batch.id}&stage=withdrawn").get_data(as_text=True)
     assert world.firm_a.name in page and world.firm_b.name not in page
     page = client.get(f"/?batch={world.batch.id}&district=410102").get_data(as_text=True)
     assert world.firm_a.name not in page

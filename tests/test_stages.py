@@ -6,6 +6,7 @@ import pytest
 
 from pilot.stages import (
     CLOSED,
+    MANUAL_STAGES,
     STAGE_CODES,
     WITHDRAWN,
     CaseFacts,
@@ -22,7 +23,14 @@ EARLY = START + timedelta(days=1)  # before every due date
 
 
 def facts(*done: str, **kw) -> CaseFacts:
-    return CaseFacts(case_id=1, due=dict(DUE), marks={code: "done" for code in done}, **kw)
+    """Facts under which the named stages' own rules are met."""
+    f = CaseFacts(case_id=1, due=dict(DUE), marks={c: "done" for c in done if c in MANUAL_STAGES},
+                  **kw)
+    if "survey" in done:
+        f.survey_submitted = f.analysis_written = True
+    if "diagnosis" in done:
+        f.confirmed_visits, f.baseline_accepted = 1, True
+    return f
 
 
 def statuses(progress) -> dict[str, Status]:
@@ -114,6 +122,30 @@ def test_closed_case_reports_closed():
     p = evaluate(facts(*STAGE_CODES, closed=True), DUE["evaluation"] + timedelta(days=5))
     assert p.current == CLOSED
     assert p.all_done
+
+
+def test_survey_needs_submission_and_analysis():
+    f = facts()
+    f.survey_submitted = True
+    assert evaluate(f, EARLY)["survey"].status == Status.IN_PROGRESS
+    f.analysis_written = True
+    assert evaluate(f, EARLY)["survey"].status == Status.DONE
+
+
+def test_diagnosis_needs_a_confirmed_visit_and_an_accepted_baseline():
+    f = facts("survey")
+    f.baseline_accepted = True
+    assert evaluate(f, EARLY)["diagnosis"].status == Status.IN_PROGRESS
+    f.confirmed_visits = 2
+    assert evaluate(f, EARLY)["diagnosis"].status == Status.DONE
+    f.baseline_accepted = False
+    assert evaluate(f, EARLY)["diagnosis"].status == Status.IN_PROGRESS
+
+
+def test_diagnosis_is_not_done_before_the_survey():
+    p = evaluate(facts("diagnosis"), EARLY)
+    assert p["diagnosis"].status == Status.NOT_STARTED
+    assert p.current == "survey"
 
 
 def test_due_dates_come_from_the_case(session, world):

@@ -1,0 +1,21 @@
+"""The KPI catalogue (指标): common firm-level quality, market and brand indicators."""
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class Direction:
+    HIGHER = "higher"  # higher is better
+    LOWER = "lower"  # lower is better
+
+
+class Kpi(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    unit: str = Field(max_length=20)
+    direction: str = Field(max_length=10)
+    category: str = Field(max_length=30)
+    formula: str = Field(default="", sa_type=sa.Text)
+    position: int = 0

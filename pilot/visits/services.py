@@ -1,0 +1,130 @@
+"""Logging on-site visits, the firm's confirmation or dispute, and hours against hours bought."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from pilot.accounts.models import Role, User
+from pilot.audit.services import log, snapshot
+from pilot.batches.models import Batch
+from pilot.cases.models import Case
+from pilot.database import utcnow
+from pilot.firms.models import Firm
+from pilot.visits.models import Visit, VisitExpert, VisitStatus
+
+VISIT_FIELDS = ["visit_date", "hours", "firm_participants", "activities", "status"]
+
+
+class VisitError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def log_visit(
+    session: Session,
+    actor: User,
+    case: Case,
+    *,
+    visit_date: date,
+    hours: Decimal,
+    expert_ids: list[int],
+    activities: str,
+    firm_participants: str = "",
+    today: date,
+) -> Visit:
+    if visit_date > today:
+        raise VisitError(_("A visit cannot be in the future."), "visit_date")
+    if not (Decimal(0) < hours <= Decimal(24)):
+        raise VisitError(_("Hours must be more than 0 and at most 24."), "hours")
+    if not activities.strip():
+        raise VisitError(_("Say what was done during the visit."), "activities")
+    assigned = {a.expert_id: a.expert for a in case.assignments}
+    expert_ids = list(dict.fromkeys([actor.id, *expert_ids]))
+    if any(e not in assigned for e in expert_ids):
+        raise VisitError(_("Only experts assigned to this firm can be listed."), "expert_ids")
+    visit = Visit(
+        case_id=case.id,
+        visit_date=visit_date,
+        hours=hours,
+        firm_participants=firm_participants.strip(),
+        activities=activities.strip(),
+        logged_by_id=actor.id,
+        experts=[assigned[e] for e in expert_ids],
+    )
+    session.add(visit)
+    log(session, actor, visit, "log", case_id=case.id, after=snapshot(visit, VISIT_FIELDS),
+        public=True)
+    return visit
+
+
+def confirm_visit(session: Session, actor: User, visit: Visit, reason: str = "") -> None:
+    """The firm confirms the visit took place; staff may confirm for the firm with a reason."""
+    if visit.status == VisitStatus.CONFIRMED:
+        raise VisitError(_("The visit is already confirmed."))
+    if actor.role != Role.FIRM and not reason.strip():
+        raise VisitError(_("Give a reason for confirming on the firm's behalf."), "reason")
+    visit.status = VisitStatus.CONFIRMED
+    visit.answered_by_id = actor.id
+    visit.answered_at = utcnow()
+    visit.answer_comment = reason.strip()
+    log(session, actor, visit, "confirm", case_id=visit.case_id, reason=reason.strip(),
+        after={"status": visit.status}, public=True)
+
+
+def dispute_visit(session: Session, actor: User, visit: Visit, comment: str) -> None:
+    if visit.status == VisitStatus.CONFIRMED:
+        raise VisitError(_("A confirmed visit cannot be disputed."))
+    if not comment.strip():
+        raise VisitError(_("Say what is wrong with the record."), "comment")
+    visit.status = VisitStatus.DISPUTED
+    visit.answered_by_id = actor.id
+    visit.answered_at = utcnow()
+    visit.answer_comment = comment.strip()
+    log(session, actor, visit, "dispute", case_id=visit.case_id, reason=comment.strip(),
+        after={"status": visit.status}, public=True)
+
+
+@dataclass
+class HoursRow:
+    label: str
+    confirmed: Decimal
+    pending: Decimal
+
+
+def hours_summary(session: Session, batch: Batch) -> dict[str, list[HoursRow] | Decimal]:
+    """Visit hours of a batch per expert and per firm; confirmed hours count as delivered.
+
+    An expert's hours are the visit's hours for every expert present (each expert's time is
+    bought); the firm's are the visit's hours once.
+    """
+    confirmed = sa.case((Visit.status == VisitStatus.CONFIRMED, Visit.hours), else_=0)
+    pending = sa.case((Visit.status != VisitStatus.CONFIRMED, Visit.hours), else_=0)
+    in_batch = select(Case.id).where(Case.batch_id == batch.id)
+    per_expert = session.exec(
+        select(User.display_name, sa.func.sum(confirmed), sa.func.sum(pending))
+        .join(VisitExpert, VisitExpert.expert_id == User.id)
+        .join(Visit, Visit.id == VisitExpert.visit_id)
+        .where(Visit.case_id.in_(in_batch))
+        .group_by(User.id, User.display_name)
+        .order_by(User.display_name)
+    ).all()
+    per_firm = session.exec(
+        select(Firm.name, sa.func.sum(confirmed), sa.func.sum(pending))
+        .join(Case, Case.firm_id == Firm.id)
+        .join(Visit, Visit.case_id == Case.id)
+        .where(Case.batch_id == batch.id)
+        .group_by(Firm.id, Firm.name)
+        .order_by(Firm.name)
+    ).all()
+    experts = [HoursRow(n, Decimal(c or 0), Decimal(p or 0)) for n, c, p in per_expert]
+    return {
+        "experts": experts,
+        "firms": [HoursRow(n, Decimal(c or 0), Decimal(p or 0)) for n, c, p in per_firm],
+        "delivered": sum((r.confirmed for r in experts), Decimal(0)),
+        "bought": batch.expert_hours_bought,
+    }
