@@ -1,10 +1,67 @@
 """Small helpers shared by the feature forms."""
 
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 
-from wtforms import SelectChoice
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+from wtforms import SelectChoice, SelectMultipleField
+from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 def choices(pairs: Iterable[tuple]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class FiniteDecimal:
+    """A decimal that is a real number (not NaN or Infinity) with at most `places` decimals."""
+
+    def __init__(self, places: int):
+        self.places = places
+
+    def __call__(self, form, field):
+        value: Decimal | None = field.data
+        if value is None:
+            return
+        # Stop here: later validators would fail on NaN rather than refuse it.
+        if not value.is_finite():
+            raise StopValidation(_l("Enter a number."))
+        if value.as_tuple().exponent < -self.places:
+            raise StopValidation(
+                lazy_ngettext(
+                    "Use at most %(num)d decimal place.",
+                    "Use at most %(num)d decimal places.",
+                    self.places,
+                )
+            )
+
+
+def parsed(form, field):
+    """Stop when the input was not a number: its own message says so, a range would repeat it."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+def in_pilot_years(form, field):
+    value: date | None = field.data
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(
+            _l("Give a date between %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR)
+        )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes for choosing several options."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

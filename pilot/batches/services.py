@@ -1,11 +1,14 @@
 """Creating and changing batches."""
 
+from datetime import timedelta
+
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
 from pilot.audit.services import changed, log, snapshot
 from pilot.batches.models import Batch
+from pilot.stages import BY_CODE, STAGES
 
 FIELDS = [
     "name",
@@ -35,13 +38,51 @@ class BatchError(ValueError):
 
 
 def _check(session: Session, batch: Batch) -> None:
-    taken = session.exec(
-        select(Batch).where(Batch.name == batch.name, Batch.id != batch.id)
-    ).first()
+    if not (batch.name or "").strip():
+        raise BatchError(_("Give the batch a name."), "name")
+    # No autoflush: flushing the changed batch first would hit the unique index, not this check.
+    with session.no_autoflush:
+        taken = session.exec(
+            select(Batch).where(Batch.name == batch.name, Batch.id != batch.id)
+        ).first()
     if taken:
         raise BatchError(_("Another batch has this name."), "name")
     if batch.end_date <= batch.start_date:
         raise BatchError(_("The end date must come after the start date."), "end_date")
+    _check_due_weeks(batch)
+    if batch.required_training_sessions < 0:
+        raise BatchError(
+            _("The number of sessions cannot be negative."), "required_training_sessions"
+        )
+    for name in ("severe_due_days", "general_due_days"):
+        if getattr(batch, name) < 1:
+            raise BatchError(_("Give at least one day."), name)
+    if batch.expert_hours_bought is not None and batch.expert_hours_bought < 0:
+        raise BatchError(_("The hours bought cannot be negative."), "expert_hours_bought")
+
+
+def _check_due_weeks(batch: Batch) -> None:
+    """Every stage is due within the batch, and not before the stages it needs."""
+    for stage in STAGES:
+        field = f"{stage.code}_due_weeks"
+        weeks = batch.due_weeks(stage.code)
+        if weeks < 1:
+            raise BatchError(_("A stage is due one week after the start at the earliest."), field)
+        if batch.start_date + timedelta(weeks=weeks) > batch.end_date:
+            raise BatchError(
+                _("This is due after the batch ends (%(date)s).", date=batch.end_date.isoformat()),
+                field,
+            )
+        for needed in stage.needs:
+            if weeks < batch.due_weeks(needed):
+                raise BatchError(
+                    _(
+                        "%(stage)s cannot be due before %(needed)s, which it follows.",
+                        stage=stage.label,
+                        needed=BY_CODE[needed].label,
+                    ),
+                    field,
+                )
 
 
 def create_batch(session: Session, actor: User | None, **fields) -> Batch:

@@ -3,6 +3,7 @@
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
+from pilot import reference
 from pilot.accounts.models import User
 from pilot.audit.services import changed, log, snapshot
 from pilot.firms import credit_code
@@ -33,19 +34,29 @@ class FirmError(ValueError):
 
 
 def _check(session: Session, firm: Firm) -> None:
-    firm.credit_code = credit_code.normalise(firm.credit_code)
+    if not (firm.name or "").strip():
+        raise FirmError(_("Give the firm's name."), "name")
+    firm.credit_code = credit_code.normalise(firm.credit_code or "")
     if not credit_code.is_valid(firm.credit_code):
         raise FirmError(
             _("This is not a valid unified social credit code (check character wrong)."),
             "credit_code",
         )
-    taken = session.exec(
-        select(Firm).where(Firm.credit_code == firm.credit_code, Firm.id != firm.id)
-    ).first()
+    # No autoflush: flushing the changed firm first would hit the unique index, not this check.
+    with session.no_autoflush:
+        taken = session.exec(
+            select(Firm).where(Firm.credit_code == firm.credit_code, Firm.id != firm.id)
+        ).first()
     if taken:
         raise FirmError(
             _("Another firm has this credit code: %(name)s.", name=taken.name), "credit_code"
         )
+    if firm.district not in {r["code"] for r in reference.districts()}:
+        raise FirmError(_("Choose a district from the list."), "district")
+    if firm.industry_code not in {r["code"] for r in reference.industries()}:
+        raise FirmError(_("Choose an industry from the list."), "industry_code")
+    if firm.mujun_class not in reference.MUJUN_CLASSES:
+        raise FirmError(_("Choose a class from A to D."), "mujun_class")
 
 
 def create_firm(session: Session, actor: User | None, **fields) -> Firm:
