@@ -30,7 +30,8 @@ class Framework(SQLModel, table=True):
     domain: str = Field(max_length=20)
     scale: str = Field(max_length=20)
     total_points: Decimal = Field(max_digits=8, decimal_places=1)
-    #: Band scale: [{"min", "max", "process", "result"}]; maturity: [{"level", "name", "descriptor"}].
+    #: Band scale: [{"min", "max", "process", "result"}];
+    #: maturity scale: [{"level", "name", "descriptor"}].
     levels: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     note: str = Field(default="", sa_type=sa.Text)
     #: SHA-256 of the loaded definition: loading a changed file under the same version is caught.

@@ -122,9 +122,7 @@ def load(session: Session, actor: User | None, text: str) -> tuple[Framework, bo
             )
         _delete(session, same)
     newer = session.exec(
-        select(Framework).where(
-            Framework.code == data["code"], Framework.version > data["version"]
-        )
+        select(Framework).where(Framework.code == data["code"], Framework.version > data["version"])
     ).first()
     if newer:
         raise FrameworkError(
@@ -146,7 +144,10 @@ def load(session: Session, actor: User | None, text: str) -> tuple[Framework, bo
     session.flush()
     for c_pos, c in enumerate(data["categories"]):
         category = FrameworkCategory(
-            framework_id=framework.id, code=str(c["code"]), name=c["name"], points=c["points"],
+            framework_id=framework.id,
+            code=str(c["code"]),
+            name=c["name"],
+            points=c["points"],
             position=c_pos,
         )
         session.add(category)
@@ -170,8 +171,13 @@ def load(session: Session, actor: User | None, text: str) -> tuple[Framework, bo
     ).all()
     for old in older:
         old.superseded_by_id = framework.id
-    log(session, actor, framework, "load", after={"code": framework.code,
-                                                  "version": framework.version})
+    log(
+        session,
+        actor,
+        framework,
+        "load",
+        after={"code": framework.code, "version": framework.version},
+    )
     return framework, True
 
 
@@ -208,6 +214,13 @@ def current_frameworks(session: Session) -> list[Framework]:
     ).all()
 
 
+def framework_ids(session: Session, batch_id: int) -> list[int]:
+    """The frameworks a batch diagnoses against."""
+    return session.exec(
+        select(BatchFramework.framework_id).where(BatchFramework.batch_id == batch_id)
+    ).all()
+
+
 def set_batch_frameworks(session: Session, batch_id: int, framework_ids: list[int]) -> None:
     """Choose the frameworks a batch diagnoses against."""
     current = set(
@@ -219,5 +232,3 @@ def set_batch_frameworks(session: Session, batch_id: int, framework_ids: list[in
         session.delete(session.get(BatchFramework, (batch_id, framework_id)))
     for framework_id in set(framework_ids) - current:
         session.add(BatchFramework(batch_id=batch_id, framework_id=framework_id))
-
-
