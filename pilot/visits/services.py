@@ -116,7 +116,7 @@ def hours_summary(session: Session, batch: Batch) -> dict[str, list[HoursRow] | 
     per_firm = session.exec(
         select(Firm.name, sa.func.sum(confirmed), sa.func.sum(pending))
         .join(Case, Case.firm_id == Firm.id)
-        .join(Visit, Visit.case_id == Case.id)
+        .join(Visit, Visit.case_id == Case.id, isouter=True)  # firms without a visit show 0
         .where(Case.batch_id == batch.id)
         .group_by(Firm.id, Firm.name)
         .order_by(Firm.name)

@@ -1,0 +1,243 @@
+"""On-site visits: experts log them, the firm confirms or disputes, staff see hours delivered."""
+
+from decimal import Decimal
+from pathlib import PurePath
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+from sqlmodel import select
+from werkzeug.datastructures import FileStorage
+
+from pilot.accounts.models import User
+from pilot.batches.models import Batch
+from pilot.cases.models import Case
+from pilot.database import today
+from pilot.extensions import db
+from pilot.files.models import StoredFile
+from pilot.files.store import FileRejected, save_upload
+from pilot.forms import choices
+from pilot.permissions import get_case_or_404, require
+from pilot.visits import services
+from pilot.visits.forms import ConfirmVisitForm, DisputeVisitForm, VisitForm
+from pilot.visits.models import Visit, VisitStatus
+
+bp = Blueprint("visits", __name__)
+
+PHOTO_TYPE = "visit"
+PHOTO_CONTENT_TYPES = {"image/jpeg", "image/png"}
+
+
+def case_section(case: Case) -> dict | None:
+    """What the case page shows of this feature: {"template": ..., **data}, or None."""
+    visits = db.session.exec(
+        select(Visit)
+        .where(Visit.case_id == case.id)
+        .options(selectinload(Visit.experts))
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+    ).all()
+    return {
+        "template": "visits/_section.html",
+        "visits": visits,
+        "confirmed_hours": sum(
+            (v.hours for v in visits if v.status == VisitStatus.CONFIRMED), Decimal(0)
+        ),
+        "awaiting": sum(1 for v in visits if v.status == VisitStatus.LOGGED),
+    }
+
+
+# Logging a visit --------------------------------------------------------------------------------
+
+
+def _distinct_names(uploads: list[FileStorage]) -> None:
+    """Give photos of the same name distinct names ("image.jpg" twice from a phone), so the
+    second is not kept as a new version of the first."""
+    used: set[str] = set()
+    for upload in uploads:
+        name = PurePath((upload.filename or "").replace("\\", "/")).name
+        stem, dot, suffix = name.rpartition(".")
+        stem, suffix = (stem, dot + suffix) if dot and stem else (name, "")
+        candidate, number = name, 1
+        while candidate.lower() in used:
+            number += 1
+            candidate = f"{stem} ({number}){suffix}"
+        used.add(candidate.lower())
+        upload.filename = candidate
+
+
+def _save_photos(visit: Visit, case: Case, uploads: list[FileStorage]) -> None:
+    _distinct_names(uploads)
+    for upload in uploads:
+        shown = upload.filename
+        try:
+            stored = save_upload(
+                db.session,
+                current_user,
+                upload,
+                owner_type=PHOTO_TYPE,
+                owner_id=visit.id,
+                case_id=case.id,
+            )
+        except FileRejected as error:
+            raise FileRejected(f"{shown}: {error}") from error
+        if stored.content_type not in PHOTO_CONTENT_TYPES:
+            raise FileRejected(
+                _("%(name)s is not a photo: only JPEG or PNG images can be added.", name=shown)
+            )
+
+
+@bp.route("/cases/<int:case_id>/visits/new", methods=["GET", "POST"])
+@login_required
+def new(case_id: int):
+    case = get_case_or_404(case_id, "log_visit")
+    form = VisitForm(batch_start=case.batch.start_date)
+    form.expert_ids.choices = choices(
+        (a.expert_id, a.expert.display_name)
+        for a in case.assignments
+        if a.expert_id != current_user.id
+    )
+    if form.validate_on_submit():
+        try:
+            visit = services.log_visit(
+                db.session,
+                current_user,
+                case,
+                visit_date=form.visit_date.data,
+                hours=form.hours.data,
+                expert_ids=form.expert_ids.data or [],
+                activities=form.activities.data or "",
+                firm_participants=form.firm_participants.data or "",
+                today=today(),
+            )
+            _save_photos(visit, case, form.chosen_photos())
+        except services.VisitError as error:
+            db.session.rollback()
+            form[error.field if error.field in form else "activities"].errors.append(str(error))
+        except FileRejected as error:
+            db.session.rollback()
+            form.photos.errors.append(
+                _("%(error)s Nothing was saved: choose the photos again.", error=error)
+            )
+        else:
+            db.session.commit()
+            flash(_("The visit was logged; the firm is asked to confirm it."), "success")
+            return redirect(url_for("visits.show", visit_id=visit.id))
+    return render_template("visits/form.html", case=case, form=form)
+
+
+# One visit and the answer to it -----------------------------------------------------------------
+
+
+def _load(visit_id: int, action: str = "view_case") -> tuple[Visit, Case]:
+    """The visit and its case for the current user: 404 if they may not see it, 403 if they
+    may not act."""
+    visit = db.session.exec(
+        select(Visit).where(Visit.id == visit_id).options(selectinload(Visit.experts))
+    ).first()
+    if visit is None:
+        abort(404)
+    return visit, get_case_or_404(visit.case_id, action)
+
+
+def _render_show(visit: Visit, case: Case, confirm_form=None, dispute_form=None, status=200):
+    photos = db.session.exec(
+        select(StoredFile)
+        .where(StoredFile.owner_type == PHOTO_TYPE, StoredFile.owner_id == visit.id)
+        .order_by(StoredFile.id)
+    ).all()
+    people_ids = {visit.logged_by_id, visit.answered_by_id} - {None}
+    people = {u.id: u for u in db.session.exec(select(User).where(User.id.in_(people_ids))).all()}
+    return render_template(
+        "visits/show.html",
+        visit=visit,
+        case=case,
+        photos=photos,
+        logged_by=people.get(visit.logged_by_id),
+        answered_by=people.get(visit.answered_by_id),
+        confirm_form=confirm_form or ConfirmVisitForm(),
+        dispute_form=dispute_form or DisputeVisitForm(),
+    ), status
+
+
+@bp.get("/visits/<int:visit_id>")
+@login_required
+def show(visit_id: int):
+    visit, case = _load(visit_id)
+    return _render_show(visit, case)
+
+
+def _answer(visit: Visit, case: Case, form, run, done_message: str):
+    """Validate the form, call the service, commit and go back to the visit."""
+    if form.validate_on_submit():
+        try:
+            run()
+        except services.VisitError as error:
+            db.session.rollback()
+            if error.field not in form:
+                flash(str(error), "error")
+                return redirect(url_for("visits.show", visit_id=visit.id))
+            form[error.field].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(done_message, "success")
+            return redirect(url_for("visits.show", visit_id=visit.id))
+    if isinstance(form, ConfirmVisitForm):
+        return _render_show(visit, case, confirm_form=form, status=400)
+    return _render_show(visit, case, dispute_form=form, status=400)
+
+
+@bp.post("/visits/<int:visit_id>/confirm")
+@login_required
+def confirm(visit_id: int):
+    visit, case = _load(visit_id, "confirm_visit")
+    form = ConfirmVisitForm()
+    # The firm confirms for itself; only staff, confirming on its behalf, give a reason.
+    reason = (form.reason.data or "") if current_user.is_staff else ""
+    return _answer(
+        visit,
+        case,
+        form,
+        lambda: services.confirm_visit(db.session, current_user, visit, reason=reason),
+        _("The visit is confirmed."),
+    )
+
+
+@bp.post("/visits/<int:visit_id>/dispute")
+@login_required
+def dispute(visit_id: int):
+    visit, case = _load(visit_id, "dispute_visit")
+    form = DisputeVisitForm()
+    return _answer(
+        visit,
+        case,
+        form,
+        lambda: services.dispute_visit(db.session, current_user, visit, form.comment.data or ""),
+        _("The visit is disputed; the expert and the bureau see your comment."),
+    )
+
+
+# Hours delivered against hours bought -----------------------------------------------------------
+
+
+@bp.get("/batches/<int:batch_id>/hours")
+@login_required
+@require("view_service_hours")
+def hours(batch_id: int):
+    batch = db.get_or_abort(Batch, batch_id)
+    summary = services.hours_summary(db.session, batch)
+    delivered: Decimal = summary["delivered"]
+    bought: Decimal = summary["bought"] or Decimal(0)
+    return render_template(
+        "visits/hours.html",
+        batch=batch,
+        experts=summary["experts"],
+        firms=summary["firms"],
+        delivered=delivered,
+        bought=bought,
+        pending=sum((r.pending for r in summary["experts"]), Decimal(0)),
+        firms_confirmed=sum((r.confirmed for r in summary["firms"]), Decimal(0)),
+        firms_pending=sum((r.pending for r in summary["firms"]), Decimal(0)),
+        share=delivered / bought if bought > 0 else None,
+        remaining=max(bought - delivered, Decimal(0)),
+    )
