@@ -77,7 +77,9 @@ class FrameworkResult:
         return self.total * 100 / self.max if self.max else Decimal(0)
 
 
-def result(framework: Framework, scores: dict[int, tuple[int | None, int | None]]) -> FrameworkResult:
+def result(
+    framework: Framework, scores: dict[int, tuple[int | None, int | None]]
+) -> FrameworkResult:
     """Results of one framework from {item_id: (percent, level)}; unscored items count 0."""
     out = FrameworkResult(
         framework.id, framework.name, framework.domain, Decimal(0), framework.total_points, True

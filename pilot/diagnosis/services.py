@@ -124,9 +124,12 @@ def save_scores(
         scale = scale_of.get(entry.item_id)
         if scale is None:
             raise DiagnosisError(_("The item is not part of this diagnosis's frameworks."))
+        score = current.get(entry.item_id)
         if entry.percent is None and entry.level is None:
-            continue  # not scored yet: a draft may leave items open
-        if scale == Scale.BAND:
+            # Not scored (yet, or any more): a draft may leave items open; its notes are kept.
+            if score is None and not (entry.strengths.strip() or entry.opportunities.strip()):
+                continue
+        elif scale == Scale.BAND:
             if entry.level is not None:
                 raise DiagnosisError(_("This item is scored by percentage, not by level."))
             scoring.check_percent(entry.percent)
@@ -134,9 +137,10 @@ def save_scores(
             if entry.percent is not None:
                 raise DiagnosisError(_("This item is scored by maturity level, not percentage."))
             scoring.check_level(entry.level)
-        score = current.get(entry.item_id)
         if score is None:
-            score = ItemScore(diagnosis_id=diagnosis.id, item_id=entry.item_id)
+            score = current[entry.item_id] = ItemScore(
+                diagnosis_id=diagnosis.id, item_id=entry.item_id
+            )
             diagnosis.scores.append(score)
         score.percent, score.level = entry.percent, entry.level
         score.strengths, score.opportunities = entry.strengths.strip(), entry.opportunities.strip()
@@ -189,7 +193,9 @@ class TargetInput:
     baseline: Decimal | None = None
 
 
-def add_target(session: Session, actor: User, diagnosis: Diagnosis, data: TargetInput) -> WorkTarget:
+def add_target(
+    session: Session, actor: User, diagnosis: Diagnosis, data: TargetInput
+) -> WorkTarget:
     """A work target on a catalogue KPI (its name, unit and direction copied) or a custom one."""
     _editable(diagnosis)
     if diagnosis.round != Round.BASELINE:
@@ -254,8 +260,8 @@ def return_diagnosis(session: Session, actor: User, diagnosis: Diagnosis, commen
         raise DiagnosisError(_("Say what needs to change."), "comment")
     diagnosis.status = DiagnosisStatus.RETURNED
     diagnosis.return_comment = comment.strip()
-    log(session, actor, diagnosis, "return", case_id=diagnosis.case_id, reason=comment.strip(),
-        public=True)
+    # Not on the public timeline: the comment is about a draft, which the firm never sees.
+    log(session, actor, diagnosis, "return", case_id=diagnosis.case_id, reason=comment.strip())
 
 
 def default_disposition(finding: Finding) -> str:
