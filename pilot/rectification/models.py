@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from pilot.database import UTCDateTime, utcnow
 
@@ -15,6 +15,10 @@ class ItemStatus:
     VERIFIED = "verified"
     RETURNED = "returned"
     WAIVED = "waived"
+
+
+#: An item in one of these is finished: it counts as closed for stage 3.
+CLOSED_STATUSES = (ItemStatus.VERIFIED, ItemStatus.WAIVED)
 
 
 class RectificationItem(SQLModel, table=True):
@@ -29,5 +33,40 @@ class RectificationItem(SQLModel, table=True):
     severity: str = Field(max_length=12)
     status: str = Field(default=ItemStatus.OPEN, max_length=12)
     due_date: date
+    root_cause: str = Field(default="", sa_type=sa.Text)
+    measure: str = Field(default="", sa_type=sa.Text)
+    owner_name: str = Field(default="", max_length=100)
+    owner_dept: str = Field(default="", max_length=100)
+    #: Raised by every change; a save made on an older version is told what changed since.
+    version: int = 1
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verified_by_id: int | None = Field(default=None, foreign_key="user.id")
+    #: The expert's reason when returning it, or staff's when waiving it.
+    reason: str = Field(default="", sa_type=sa.Text)
+    #: Set when the case is closed with the item still open.
+    unfinished_at_closing: bool = False
+
+    notes: list["ItemNote"] = Relationship(
+        back_populates="item", sa_relationship_kwargs={"order_by": "ItemNote.id"}
+    )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+class ItemNote(SQLModel, table=True):
+    """A progress note on an item, by the firm (or a remark by an expert or staff)."""
+
+    __tablename__ = "item_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="rectification_item.id", index=True)
+    author_id: int = Field(foreign_key="user.id")
+    text: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    item: RectificationItem = Relationship(back_populates="notes")

@@ -1,0 +1,53 @@
+"""Item counts on the board: per case by status and overdue; per batch closure by severity."""
+
+from datetime import timedelta
+
+from pilot.database import today
+from pilot.rectification import services
+from pilot.rectification.stats import batch_counts, counts_by_case
+from tests.conftest import login
+
+
+def make_items(session, world):
+    day = today()
+    add = lambda severity, due: services.add_item(  # noqa: E731
+        session, world.staff, world.case_a, description=f"{severity} {due}", severity=severity,
+        due_date=due, today=day,
+    )
+    items = [add("severe", day), add("severe", day + timedelta(days=9)),
+             add("general", day + timedelta(days=9)), add("general", day + timedelta(days=9))]
+    for item in items[1:3]:
+        services.work(session, world.firm_user_a, item, version=None, measure="措施")
+        services.submit(session, world.firm_user_a, item, evidence_required=False)
+    services.return_item(session, world.expert_a, items[1], "证据不足")
+    services.verify(session, world.expert_a, items[2])
+    services.waive(session, world.staff, items[3], "已随技改解决")
+    session.commit()
+    return items
+
+
+def test_counts_per_case_and_batch(session, world):
+    make_items(session, world)
+    later = today() + timedelta(days=1)  # the first item is now past due
+    c = counts_by_case(session, [world.case_a.id, world.case_b.id], later)[world.case_a.id]
+    assert (c.total, c.open, c.submitted, c.returned, c.closed, c.overdue) == (4, 1, 0, 1, 2, 1)
+    b = batch_counts(session, world.batch.id, later)
+    assert dict(b.by_severity) == {"severe": [0, 2], "general": [2, 2]}
+    assert b.closure_rate == 0.5
+
+
+def test_board_shows_item_counts_and_closure_rate(client, session, world):
+    make_items(session, world)
+    login(client, "staff")
+    page = client.get(f"/?batch={world.batch.id}").get_data(as_text=True)
+    assert f'data-items="{world.case_a.id}"' in page
+    assert 'data-closure="general">100%' in page
+    assert 'data-closure="severe">0%' in page
+
+
+def test_no_items_show_a_dash(client, world):
+    login(client, "staff")
+    page = client.get(f"/?batch={world.batch.id}").get_data(as_text=True)
+    assert f'data-items="{world.case_b.id}">—' in page
+
+
