@@ -1,0 +1,149 @@
+"""Generating reports and keeping the final ones: versioned files with their SHA-256.
+
+Building the content reads the database; rendering does not: callers release the session in
+between, so a slow render never holds a connection.
+"""
+
+import hashlib
+import io
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from sqlmodel import Session, func, select
+
+from pilot.accounts.models import User
+from pilot.audit.services import log
+from pilot.cases.models import Case
+from pilot.reports import pdf
+from pilot.reports.context import build
+from pilot.reports.models import ReportArchive
+
+
+def reports_root() -> Path:
+    return Path(current_app.config["REPORTS_PATH"])
+
+
+def archive_path(archive: ReportArchive) -> Path:
+    return reports_root() / archive.storage_key
+
+
+def latest_archive(session: Session, case_id: int) -> ReportArchive | None:
+    return session.exec(
+        select(ReportArchive)
+        .where(ReportArchive.case_id == case_id)
+        .order_by(ReportArchive.version.desc())
+    ).first()
+
+
+def archives_of(session: Session, case_id: int) -> list[ReportArchive]:
+    return session.exec(
+        select(ReportArchive)
+        .where(ReportArchive.case_id == case_id)
+        .order_by(ReportArchive.version.desc())
+    ).all()
+
+
+def file_name(case: Case, version: int | None = None) -> str:
+    suffix = f"_v{version}" if version else "_草稿"
+    return f"一企一策报告_{case.firm.name}{suffix}.pdf"
+
+
+def render_case(session: Session, case_id: int, today: date) -> pdf.Rendered:
+    """Build the content, let the session go, then render. Commit what you wrote first: the
+    session is closed before the slow part, so no connection waits on WeasyPrint."""
+    report = build(session, case_id, today)
+    session.close()
+    return pdf.render(report)
+
+
+def store(
+    session: Session, actor: User | None, case: Case, rendered: pdf.Rendered
+) -> ReportArchive:
+    """Keep a final report as the case's next version."""
+    version = (
+        session.exec(
+            select(func.max(ReportArchive.version)).where(ReportArchive.case_id == case.id)
+        ).one()
+        or 0
+    ) + 1
+    key = f"{case.id}/{uuid.uuid4().hex}.pdf"
+    path = reports_root() / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".part")
+    temporary.write_bytes(rendered.pdf)
+    temporary.replace(path)
+    archive = ReportArchive(
+        case_id=case.id,
+        version=version,
+        sha256=hashlib.sha256(rendered.pdf).hexdigest(),
+        size=len(rendered.pdf),
+        pages=rendered.pages,
+        storage_key=key,
+        generated_by_id=actor.id if actor else None,
+    )
+    session.add(archive)
+    log(
+        session,
+        actor,
+        archive,
+        "archive",
+        case_id=case.id,
+        after={"version": version, "sha256": archive.sha256},
+        public=True,
+    )
+    return archive
+
+
+def archive_final(session: Session, actor: User | None, case_id: int, today: date) -> ReportArchive:
+    """Generate and keep the final report of a closed case (on closing, or when missing).
+    Call it with everything committed; the caller commits the new archive row."""
+    rendered = render_case(session, case_id, today)
+    case = session.get(Case, case_id)
+    actor = session.merge(actor) if actor is not None else None
+    return store(session, actor, case, rendered)
+
+
+def batch_zip(
+    session: Session,
+    case_ids: Iterable[int],
+    today: date,
+    render_many: Callable[[list[int]], Iterable[tuple[int, pdf.Rendered]]],
+    progress: Callable[[int], None] = lambda done: None,
+) -> bytes:
+    """Every case's report in one ZIP: a closed case's newest archived version (made now if it
+    is missing), an open case's draft rendered by `render_many` (which may use other processes).
+    """
+    cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(list(case_ids)))).all()}
+    entries: dict[int, tuple[str, bytes]] = {}
+    missing = []
+    for case in cases.values():
+        archive = latest_archive(session, case.id) if case.is_closed else None
+        if archive is not None and archive_path(archive).is_file():
+            entries[case.id] = (
+                file_name(case, archive.version),
+                archive_path(archive).read_bytes(),
+            )
+        else:
+            missing.append(case.id)
+    progress(len(entries))
+    names = {cid: (cases[cid].firm.name, cases[cid].is_closed) for cid in missing}
+    session.close()
+    for case_id, rendered in render_many(missing):
+        firm_name, closed = names[case_id]
+        if closed:
+            case = session.get(Case, case_id)
+            archive = store(session, None, case, rendered)
+            session.commit()
+            entries[case_id] = (file_name(case, archive.version), rendered.pdf)
+        else:
+            entries[case_id] = (f"一企一策报告_{firm_name}_草稿.pdf", rendered.pdf)
+        progress(len(entries))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive_zip:
+        for name, data in sorted(entries.values()):
+            archive_zip.writestr(name, data)
+    return buffer.getvalue()

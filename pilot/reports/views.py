@@ -1,0 +1,95 @@
+"""Report downloads: a case's draft or archived final report, and batch ZIPs built off-request."""
+
+from io import BytesIO
+
+from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from pilot.accounts.forms import ConfirmForm
+from pilot.batches.models import Batch
+from pilot.database import today
+from pilot.extensions import db
+from pilot.permissions import get_case_or_404, require
+from pilot.reports import archive, jobs
+from pilot.reports.models import ReportArchive, ReportJob
+
+bp = Blueprint("reports", __name__)
+
+PDF = "application/pdf"
+
+
+def _send_pdf(data_or_path, name: str):
+    response = send_file(data_or_path, mimetype=PDF, as_attachment=True, download_name=name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/cases/<int:case_id>/report")
+@login_required
+def download(case_id: int):
+    """A closed case's newest archived report; an open case's draft, made now."""
+    case = get_case_or_404(case_id, "download_report")
+    if case.is_closed:
+        latest = archive.latest_archive(db.session, case.id)
+        if latest is None:  # closed before reports were archived: make it now
+            latest = archive.archive_final(db.session, current_user, case.id, today())
+            db.session.commit()
+        return redirect(url_for("reports.version", case_id=case.id, version=latest.version))
+    name = archive.file_name(case)
+    rendered = archive.render_case(db.session, case.id, today())
+    return _send_pdf(BytesIO(rendered.pdf), name)
+
+
+@bp.get("/cases/<int:case_id>/reports/<int:version>")
+@login_required
+def version(case_id: int, version: int):
+    case = get_case_or_404(case_id, "download_report")
+    row = db.session.exec(
+        select(ReportArchive).where(
+            ReportArchive.case_id == case.id, ReportArchive.version == version
+        )
+    ).first()
+    if row is None or not archive.archive_path(row).is_file():
+        abort(404)
+    return _send_pdf(archive.archive_path(row), archive.file_name(case, row.version))
+
+
+@bp.post("/batches/<int:batch_id>/reports")
+@login_required
+@require("manage_cases")
+def batch_reports(batch_id: int):
+    batch = db.get_or_abort(Batch, batch_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = jobs.create_job(db.session, current_user, batch)
+    db.session.commit()
+    jobs.start_job(current_app._get_current_object(), job)
+    return redirect(url_for("reports.job", job_id=job.id))
+
+
+@bp.get("/reports/jobs/<int:job_id>")
+@login_required
+@require("manage_cases")
+def job(job_id: int):
+    row = db.get_or_abort(ReportJob, job_id)
+    return render_template("reports/job.html", job=row, batch=db.session.get(Batch, row.batch_id))
+
+
+@bp.get("/reports/jobs/<int:job_id>/download")
+@login_required
+@require("manage_cases")
+def job_download(job_id: int):
+    row = db.get_or_abort(ReportJob, job_id)
+    if row.status != "done" or not jobs.zip_path(row).is_file():
+        abort(404)
+    batch = db.session.get(Batch, row.batch_id)
+    response = send_file(
+        jobs.zip_path(row),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"一企一策报告_{batch.name}.zip",
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

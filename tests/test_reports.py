@@ -1,0 +1,206 @@
+"""The 一企一策 report: content, embedded CJK fonts, repeated table headers, footer, archive."""
+
+import hashlib
+import subprocess
+from datetime import timedelta
+
+import pytest
+from flask_babel import gettext
+from sqlmodel import select
+
+from pilot.cases.models import Case
+from pilot.database import today
+from pilot.demo import load_demo
+from pilot.firms.models import Firm
+from pilot.rectification import services as items
+from pilot.reports import archive
+from pilot.reports.models import ReportArchive
+from tests.conftest import login
+
+SECTIONS = [
+    "1. Firm profile",
+    "2. Needs survey and analysis",
+    "3. On-site quality and brand diagnosis",
+    "4. Work targets",
+    "5. Rectification list",
+    "6. Centralised training",
+    "7. Follow-up service plan",
+    "8. Evaluation of targets and service",
+    "9. Sign-off trail",
+]
+
+
+def pdf_text(path, first: int | None = None, last: int | None = None) -> str:
+    args = ["pdftotext", "-layout"]
+    if first:
+        args += ["-f", str(first), "-l", str(last or first)]
+    return subprocess.run([*args, str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def pdf_pages(path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    return int(next(line.split()[-1] for line in info.stdout.splitlines()
+                    if line.startswith("Pages:")))
+
+
+@pytest.fixture
+def render(app, session, tmp_path):
+    """Render a case's report into a file, as the pages and the CLI do."""
+
+    def _render(case_id: int):
+        with app.test_request_context():
+            rendered = archive.render_case(session, case_id, today())
+        path = tmp_path / f"case{case_id}.pdf"
+        path.write_bytes(rendered.pdf)
+        return path, rendered
+
+    return _render
+
+
+def test_the_cjk_font_is_embedded_and_every_section_is_there(app, render, world):
+    path, rendered = render(world.case_a.id)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                           check=True).stdout
+    assert "Pilot-Sans-SC" in fonts and "Pilot-Serif-SC" in fonts
+    for line in fonts.splitlines()[2:]:
+        assert line.split()[-5] == "yes", f"font not embedded: {line}"  # the "emb" column
+    text = pdf_text(path)
+    assert world.firm_a.name in text
+    with app.test_request_context():
+        for heading in SECTIONS:
+            assert gettext(heading) in text
+        # Stages not reached say so instead of vanishing.
+        assert gettext("This stage has not been reached yet (stage %(n)d).", n=2) in text
+    assert rendered.pages == pdf_pages(path)
+
+
+def test_an_open_case_is_marked_draft_on_every_page(app, render, world):
+    path, _rendered = render(world.case_a.id)
+    with app.test_request_context():
+        mark = gettext("DRAFT")
+    for page in range(1, pdf_pages(path) + 1):
+        assert mark in pdf_text(path, page)
+
+
+def test_a_long_rectification_list_repeats_its_header_and_numbers_pages(app, session, render,
+                                                                         world):
+    for n in range(120):
+        items.add_item(session, world.staff, world.case_a,
+                       description=f"整改项第{n + 1}条：关键工序记录不完整，需补充过程能力分析",
+                       severity="general", due_date=today() + timedelta(days=30), today=today())
+    session.commit()
+    path, _rendered = render(world.case_a.id)
+    pages = pdf_pages(path)
+    with app.test_request_context():
+        header, first, last = gettext("Verified by"), "第1条", "第120条"
+    holding = [p for p in range(1, pages + 1) if "整改项第" in pdf_text(path, p)]
+    assert len(holding) >= 3
+    for page in holding:
+        assert header in pdf_text(path, page), f"no header row on page {page}"
+    text = pdf_text(path)
+    assert first in text and last in text
+    for page in range(2, pages + 1):  # the footer "x / y" on every page but the cover
+        assert f"{page} / {pages}" in pdf_text(path, page)
+    assert f"1 / {pages}" not in pdf_text(path, 1)
+
+
+def test_the_report_shows_no_draft_diagnosis(app, session, render, world):
+    from pilot.diagnosis import services as diagnosis
+    from pilot.frameworks.services import load_shipped, set_batch_frameworks
+
+    frameworks = load_shipped(session)
+    set_batch_frameworks(session, world.batch.id, [f.id for f in frameworks])
+    d = diagnosis.start(session, world.expert_a, world.case_a)
+    item = frameworks[0].items[0]
+    diagnosis.add_finding(session, world.expert_a, d, item_id=item.id,
+                          description="草稿中的问题不应出现在报告里", severity="general")
+    session.commit()
+    path, _rendered = render(world.case_a.id)
+    assert "草稿中的问题" not in pdf_text(path)
+
+
+def test_archived_versions_keep_their_hash_and_count_up(app, session, world):
+    with app.test_request_context():
+        first = archive.archive_final(session, world.staff, world.case_a.id, today())
+        session.commit()
+        second = archive.archive_final(session, world.staff, world.case_a.id, today())
+        session.commit()
+    assert (first.version, second.version) == (1, 2)
+    for row in (first, second):
+        data = archive.archive_path(row).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row.sha256 and len(data) == row.size
+
+
+def test_closed_demo_case_downloads_its_final_report_and_only_its_own(app, client, session):
+    load_demo(session)
+    session.commit()
+    closed = session.exec(select(Case).where(Case.closed_at.is_not(None))).all()
+    assert closed
+    case = closed[0]
+    firm = session.get(Firm, case.firm_id)
+    other = session.exec(select(Case).where(Case.id != case.id)).first()
+    username = f"firm{sorted(f.id for f in session.exec(select(Firm)).all()).index(firm.id) + 1:02d}"
+    login(client, username, "pilot-demo-2026")
+    response = client.get(f"/cases/{case.id}/report", follow_redirects=True)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    row = session.exec(select(ReportArchive).where(ReportArchive.case_id == case.id)).one()
+    assert hashlib.sha256(response.data).hexdigest() == row.sha256
+    response.close()
+    assert client.get(f"/cases/{other.id}/report").status_code == 404
+
+
+def _wait_for(check, timeout: float = 180.0):
+    """Poll a condition until it holds or the time is up (the job runs in another process)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+    return result
+
+
+def test_batch_zip_is_assembled_outside_the_request(app, client, session, world):
+    import io
+    import zipfile
+
+    from pilot.reports.models import ReportJob
+
+    login(client, "staff")
+    response = client.post(f"/batches/{world.batch.id}/reports")
+    assert response.status_code == 302
+    job_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+    # The request returned before the job finished its work: the job reports progress itself.
+
+    def finished():
+        session.expire_all()
+        job = session.get(ReportJob, job_id)
+        return job if job.status in ("done", "failed") else None
+
+    job = _wait_for(finished)
+    assert job.status == "done", job.error
+    page = client.get(f"/reports/jobs/{job_id}").get_data(as_text=True)
+    assert f"/reports/jobs/{job_id}/download" in page
+    download = client.get(f"/reports/jobs/{job_id}/download")
+    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    download.close()
+    assert len(names) == 2 and all(n.endswith(".pdf") for n in names)
+    assert any(world.firm_a.name in n for n in names)
+
+
+def test_cli_writes_one_report_and_a_batch_zip(runner, session, world, tmp_path):
+    import zipfile
+
+    out = tmp_path / "a.pdf"
+    result = runner.invoke(args=["report", str(world.case_a.id), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    zipped = tmp_path / "batch.zip"
+    result = runner.invoke(args=["report", "--batch", world.batch.name, "-o", str(zipped)])
+    assert result.exit_code == 0, result.output
+    assert len(zipfile.ZipFile(zipped).namelist()) == 2
+    assert runner.invoke(args=["report", "-o", str(out)]).exit_code != 0
+    assert runner.invoke(args=["report", "999999", "-o", str(out)]).exit_code != 0
