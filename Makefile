@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 INSTANCE ?= instance
 
-.PHONY: run test install translations messages lint format clean
+.PHONY: run test install translations messages lint format clean bench-report
 
 $(BIN)/pilot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,8 @@ translations: $(BIN)/pilot
 	$(BIN)/pybabel compile --use-fuzzy -d pilot/translations -D messages >/dev/null
 
 messages: $(BIN)/pilot
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o pilot/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+		-o pilot/translations/messages.pot .
 	$(BIN)/pybabel update -i pilot/translations/messages.pot -d pilot/translations --no-fuzzy-matching
 
 $(INSTANCE)/config.py:
@@ -36,6 +37,9 @@ test: install
 	$(BIN)/ruff check pilot tests migrations/env.py
 	$(BIN)/ruff format --check pilot tests migrations/env.py
 	$(BIN)/pytest
+
+bench-report: install
+	$(BIN)/python benchmarks/report.py
 
 lint: $(BIN)/pilot
 	$(BIN)/ruff check --fix pilot tests migrations/env.py

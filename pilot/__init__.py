@@ -51,9 +51,12 @@ def configure_paths(app: Flask) -> None:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "pilot.sqlite")
     app.config.setdefault("SQLALCHEMY_ENGINES", {"default": app.config["DATABASE_URL"]})
-    if not app.config.get("FILES_PATH"):
-        app.config["FILES_PATH"] = str(Path(app.instance_path) / "files")
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
+    for key, folder in (("FILES_PATH", "files"), ("REPORTS_PATH", "reports")):
+        if not app.config.get(key):
+            app.config[key] = str(Path(app.instance_path) / folder)
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        app.config["MAX_REQUEST_BYTES"], app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
+    )
     if app.config["SECRET_KEY"] == "change-me" and not (app.debug or app.testing):
         app.logger.warning("SECRET_KEY is the placeholder: set PILOT_SECRET_KEY in production")
 
@@ -71,11 +74,37 @@ def register_blueprints(app: Flask) -> None:
     from pilot.batches.views import bp as batches_bp
     from pilot.board.views import bp as board_bp
     from pilot.cases.views import bp as cases_bp
+    from pilot.diagnosis.views import bp as diagnosis_bp
     from pilot.files.views import bp as files_bp
     from pilot.firms.views import bp as firms_bp
     from pilot.fonts import bp as fonts_bp
+    from pilot.frameworks.views import bp as frameworks_bp
+    from pilot.evaluation.views import bp as evaluation_bp
+    from pilot.plan.views import bp as plan_bp
+    from pilot.rectification.views import bp as rectification_bp
+    from pilot.reports.views import bp as reports_bp
+    from pilot.survey.views import bp as survey_bp
+    from pilot.training.views import bp as training_bp
+    from pilot.visits.views import bp as visits_bp
 
-    for bp in (accounts_bp, board_bp, batches_bp, firms_bp, cases_bp, files_bp, fonts_bp):
+    for bp in (
+        accounts_bp,
+        board_bp,
+        batches_bp,
+        firms_bp,
+        cases_bp,
+        files_bp,
+        fonts_bp,
+        survey_bp,
+        visits_bp,
+        diagnosis_bp,
+        frameworks_bp,
+        rectification_bp,
+        training_bp,
+        plan_bp,
+        evaluation_bp,
+        reports_bp,
+    ):
         app.register_blueprint(bp)
 
 
@@ -83,6 +112,7 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from pilot import permissions, reference, stages
+    from pilot.audit.labels import event_label, plain_values
     from pilot.database import today
 
     app.jinja_env.globals.update(
@@ -95,4 +125,6 @@ def register_template_helpers(app: Flask) -> None:
         district_name=reference.district_name,
         today=today,
         get_locale=get_locale,
+        event_label=event_label,
     )
+    app.jinja_env.filters["plain_values"] = plain_values

@@ -215,6 +215,8 @@ def demo_load() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from pilot.reports.cli import doctor_command, report_command, reports_group
+
     groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
-    for group in groups:
-        app.cli.add_command(group)
+    for command in (*groups, report_command, reports_group, doctor_command):
+        app.cli.add_command(command)

@@ -15,8 +15,12 @@ class DefaultConfig:
     DATABASE_URL: str | None = None
     #: Where uploaded files are kept. Default: <instance>/files.
     FILES_PATH: str | None = None
+    #: Where archived reports are kept. Default: <instance>/reports.
+    REPORTS_PATH: str | None = None
     #: Largest accepted upload in bytes (20 MB).
     MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+    #: Largest whole request (several files in one form: visit photos, evidence).
+    MAX_REQUEST_BYTES = 100 * 1024 * 1024
     #: Time zone in which due dates are calendar dates.
     TIME_ZONE = "Asia/Shanghai"
     #: Set to an ISO date (2026-05-01) to pin "today" for a demo or a test.

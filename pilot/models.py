@@ -5,19 +5,39 @@ from pilot.audit.models import AuditLog
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
 from pilot.diagnosis.models import Diagnosis, DiagnosisFramework, Finding, ItemScore, WorkTarget
+from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
 from pilot.files.models import StoredFile
 from pilot.firms.models import Firm
 from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory, FrameworkItem
 from pilot.kpis.models import Kpi
-from pilot.rectification.models import RectificationItem
+from pilot.plan.models import FollowUpPlan, PlanAction, TargetRevision
+from pilot.rectification.models import ItemNote, RectificationItem
+from pilot.reports.models import ReportArchive, ReportJob
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
+from pilot.training.models import (
+    Attendance,
+    CoachingRecord,
+    SessionFinding,
+    SessionInvite,
+    TrainingSession,
+)
 from pilot.visits.models import Visit, VisitExpert
 
 __all__ = [
+    "ReportArchive",
+    "ReportJob",
+    "TargetRevision",
+    "PlanAction",
+    "FollowUpPlan",
+    "ServiceRating",
+    "KpiActual",
+    "Evaluation",
+    "Attendance",
     "AuditLog",
     "Batch",
     "BatchFramework",
     "Case",
+    "CoachingRecord",
     "Diagnosis",
     "DiagnosisFramework",
     "ExpertAssignment",
@@ -26,14 +46,18 @@ __all__ = [
     "Framework",
     "FrameworkCategory",
     "FrameworkItem",
+    "ItemNote",
     "ItemScore",
     "Kpi",
     "NeedsSurvey",
     "RectificationItem",
     "Role",
+    "SessionFinding",
+    "SessionInvite",
     "StageMark",
     "StoredFile",
     "SurveyBaseline",
+    "TrainingSession",
     "User",
     "Visit",
     "VisitExpert",

@@ -58,6 +58,8 @@ ACTIONS: dict[str, dict[Role, Scope]] = {
     "draft_plan": {Role.EXPERT: Scope.LEAD},
     "approve_plan": _STAFF,
     "enter_actuals": {Role.EXPERT: Scope.ASSIGNED},
+    "write_assessment": {Role.EXPERT: Scope.LEAD},
+    "close_case": _STAFF,
     "check_actuals": _STAFF,
     "give_verdict": _STAFF,
     "rate_service": {**_STAFF, Role.FIRM: Scope.OWN},
@@ -146,7 +148,19 @@ def can_download_file(session: Session, user: User, stored: StoredFile) -> bool:
         return False
     if stored.case_id is not None:
         case = session.exec(case_query().where(Case.id == stored.case_id)).first()
-        return case is not None and can(user, "view_case", case)
+        if case is None or not can(user, "view_case", case):
+            return False
+        if stored.owner_type == "finding" and not can(user, "view_drafts", case):
+            # A finding's evidence shows once its diagnosis is accepted, like the finding.
+            from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding
+
+            accepted = session.exec(
+                select(Finding.id)
+                .join(Diagnosis, Diagnosis.id == Finding.diagnosis_id)
+                .where(Finding.id == stored.owner_id, Diagnosis.status == DiagnosisStatus.ACCEPTED)
+            ).first()
+            return accepted is not None
+        return True
     if stored.batch_id is not None:
         # Batch-wide material (training): anyone with a case of the batch in sight.
         if user.is_staff:

@@ -1,4 +1,4 @@
-"""Reference lists the app ships: GB/T 4754 industry divisions, Zhengzhou districts, certifications."""
+"""Reference lists the app ships: GB/T 4754 divisions, Zhengzhou districts, certifications."""
 
 import csv
 from functools import cache

@@ -13,9 +13,14 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, func, select
 
+from pilot.batches.models import Batch
 from pilot.cases.models import Case, StageMark
-from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
+from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
+from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
+from pilot.plan.models import FollowUpPlan, PlanStatus
+from pilot.rectification.models import CLOSED_STATUSES, RectificationItem
 from pilot.survey.models import NeedsSurvey
+from pilot.training.models import Attendance
 from pilot.visits.models import Visit, VisitStatus
 
 
@@ -76,6 +81,28 @@ class CaseFacts:
     analysis_written: bool = False
     confirmed_visits: int = 0
     baseline_accepted: bool = False
+    #: Rectification items not yet verified or waived.
+    open_items: int = 0
+    sessions_attended: int = 0
+    sessions_required: int = 0
+    plan_approved: bool = False
+    targets: int = 0
+    checked_actuals: int = 0
+    final_accepted: bool = False
+    service_rated: bool = False
+    assessment_written: bool = False
+    verdict_given: bool = False
+
+    @property
+    def ready_for_verdict(self) -> bool:
+        """Everything of stage 6 but staff's verdict."""
+        return (
+            self.targets > 0
+            and self.checked_actuals >= self.targets
+            and self.final_accepted
+            and self.service_rated
+            and self.assessment_written
+        )
 
 
 @dataclass(frozen=True)
@@ -102,14 +129,39 @@ def _diagnosis(facts: CaseFacts) -> Met:
     return Met(facts.confirmed_visits > 0 and facts.baseline_accepted)
 
 
-#: Stages whose rule is still staff's manual mark (the case page offers the mark for these).
-MANUAL_STAGES: set[str] = {"rectification", "training", "plan", "evaluation"}
+def _rectification(facts: CaseFacts) -> Met:
+    """Every item verified by an expert or waived by staff (no items: done with the diagnosis)."""
+    return Met(facts.open_items == 0)
+
+
+def _training(facts: CaseFacts) -> Met:
+    """The required number of the batch's sessions attended, or staff's mark with a reason."""
+    if facts.sessions_attended >= facts.sessions_required:
+        return Met(True)
+    return _manual_mark("training")(facts)
+
+
+def _plan(facts: CaseFacts) -> Met:
+    """A version of the follow-up plan approved (认定) by staff."""
+    return Met(facts.plan_approved)
+
+
+def _evaluation(facts: CaseFacts) -> Met:
+    """Actuals checked, final re-scoring accepted, service rated, assessment written, verdict."""
+    return Met(facts.ready_for_verdict and facts.verdict_given)
+
+
+#: Stages staff may mark done by hand, with a reason (the case page offers the mark for these).
+MANUAL_STAGES: set[str] = {"training"}
 
 #: stage code -> rule telling whether the stage's own records are complete.
 RULES: dict[str, Callable[[CaseFacts], Met]] = {
     "survey": _survey,
     "diagnosis": _diagnosis,
-    **{code: _manual_mark(code) for code in MANUAL_STAGES},
+    "rectification": _rectification,
+    "training": _training,
+    "plan": _plan,
+    "evaluation": _evaluation,
 }
 
 
@@ -211,11 +263,80 @@ def load_facts(session: Session, cases: Iterable[Case]) -> dict[int, CaseFacts]:
     ).all()
     for case_id in accepted:
         facts[case_id].baseline_accepted = True
+    open_items = session.exec(
+        select(RectificationItem.case_id, func.count())
+        .where(RectificationItem.case_id.in_(ids))
+        .where(RectificationItem.status.not_in(CLOSED_STATUSES))
+        .group_by(RectificationItem.case_id)
+    ).all()
+    for case_id, count in open_items:
+        facts[case_id].open_items = count
+    required = session.exec(
+        select(Case.id, Batch.required_training_sessions)
+        .join(Batch, Batch.id == Case.batch_id)
+        .where(Case.id.in_(ids))
+    ).all()
+    for case_id, count in required:
+        facts[case_id].sessions_required = count
+    attended = session.exec(
+        select(Attendance.case_id, func.count())
+        .where(Attendance.case_id.in_(ids), Attendance.count > 0)
+        .group_by(Attendance.case_id)
+    ).all()
+    for case_id, count in attended:
+        facts[case_id].sessions_attended = count
+    _load_evaluation_facts(session, facts, ids)
     return facts
+
+
+def _load_evaluation_facts(session: Session, facts: dict[int, CaseFacts], ids: list[int]) -> None:
+    approved = session.exec(
+        select(FollowUpPlan.case_id).where(
+            FollowUpPlan.case_id.in_(ids), FollowUpPlan.status == PlanStatus.APPROVED
+        )
+    ).all()
+    for case_id in approved:
+        facts[case_id].plan_approved = True
+    targets = session.exec(
+        select(WorkTarget.case_id, func.count(WorkTarget.id), func.count(KpiActual.checked_at))
+        .join(KpiActual, KpiActual.target_id == WorkTarget.id, isouter=True)
+        .where(WorkTarget.case_id.in_(ids))
+        .group_by(WorkTarget.case_id)
+    ).all()
+    for case_id, count, checked in targets:
+        facts[case_id].targets, facts[case_id].checked_actuals = count, checked
+    finals = session.exec(
+        select(Diagnosis.case_id).where(
+            Diagnosis.case_id.in_(ids),
+            Diagnosis.round == Round.FINAL,
+            Diagnosis.status == DiagnosisStatus.ACCEPTED,
+        )
+    ).all()
+    for case_id in finals:
+        facts[case_id].final_accepted = True
+    rated = session.exec(
+        select(ServiceRating.case_id).where(
+            ServiceRating.case_id.in_(ids), ServiceRating.expert_id.is_(None)
+        )
+    ).all()
+    for case_id in rated:
+        facts[case_id].service_rated = True
+    evaluations = session.exec(
+        select(Evaluation.case_id, Evaluation.assessment, Evaluation.verdict).where(
+            Evaluation.case_id.in_(ids)
+        )
+    ).all()
+    for case_id, assessment, verdict in evaluations:
+        facts[case_id].assessment_written = bool(assessment.strip())
+        facts[case_id].verdict_given = verdict is not None
 
 
 def progress(session: Session, cases: Iterable[Case], today: date) -> dict[int, Progress]:
     return {cid: evaluate(f, today) for cid, f in load_facts(session, cases).items()}
+
+
+def facts_of(session: Session, case: Case) -> CaseFacts:
+    return load_facts(session, [case])[case.id]
 
 
 def progress_of(session: Session, case: Case, today: date) -> Progress:

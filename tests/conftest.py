@@ -138,8 +138,8 @@ def login(client, username: str, password: str = factories.PASSWORD):
 def world(session):
     """Two firms' cases in one batch, with a user of every kind.
 
-    case_a belongs to firm_a, with expert_a as lead and a stored document (doc_a); expert_b is
-    assigned to nothing; firm_b's user has a case of their own (case_b).
+    case_a belongs to firm_a, with expert_a as lead; expert_b is assigned to nothing;
+    firm_b's user has a case of their own (case_b).
     """
     w = SimpleNamespace()
     w.admin = factories.make_user(session, "admin", "admin")
@@ -153,6 +153,5 @@ def world(session):
     w.firm_user_b = factories.make_user(session, "firm", "firm_b", firm_id=w.firm_b.id)
     w.case_a = factories.make_case(session, w.batch, w.firm_a, experts=[w.expert_a])
     w.case_b = factories.make_case(session, w.batch, w.firm_b)
-    w.doc_a = factories.make_case_document(session, w.case_a, w.staff)
     session.commit()
     return w

@@ -36,18 +36,18 @@ def test_stages_with_records_cannot_be_marked_by_hand(client, world, session):
 
 def test_taking_a_mark_back_reopens_the_stage_and_says_why(client, world, session):
     login(client, "staff")
-    client.post(f"/cases/{world.case_a.id}/stages/plan/mark", data={"reason": "done"})
-    client.post(f"/cases/{world.case_a.id}/stages/plan/unmark", data={"reason": "方案缺页"})
-    assert progress_of(session, world.case_a, today())["plan"].why == ""
+    client.post(f"/cases/{world.case_a.id}/stages/training/mark", data={"reason": "done"})
+    client.post(f"/cases/{world.case_a.id}/stages/training/unmark", data={"reason": "方案缺页"})
+    assert progress_of(session, world.case_a, today())["training"].why == ""
     [entry] = entries(session, world.case_a, "unmark")
     assert entry.reason == "方案缺页"
 
 
 def test_a_mark_without_reason_is_refused(client, world, session):
     login(client, "staff")
-    response = client.post(f"/cases/{world.case_a.id}/stages/plan/mark", data={"reason": " "})
+    response = client.post(f"/cases/{world.case_a.id}/stages/training/mark", data={"reason": " "})
     assert response.status_code == 302
-    assert progress_of(session, world.case_a, today())["plan"].why == ""
+    assert progress_of(session, world.case_a, today())["training"].why == ""
     assert not entries(session, world.case_a, "mark_done")
 
 
@@ -65,7 +65,7 @@ def test_withdrawn_case_is_read_only_and_off_the_overdue_list(client, world, ses
     state = progress_of(session, world.case_a, date(2027, 1, 1))
     assert state.current == "withdrawn" and not state.is_overdue
     # A withdrawn case takes no marks.
-    assert client.post(f"/cases/{world.case_a.id}/stages/plan/mark",
+    assert client.post(f"/cases/{world.case_a.id}/stages/training/mark",
                        data={"reason": "x"}).status_code == 403
 
 
@@ -115,7 +115,8 @@ def test_firm_user_sees_only_their_firm_and_public_timeline(client, world):
     home = client.get("/").get_data(as_text=True)
     assert world.firm_a.name in home and world.firm_b.name not in home
     page = client.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
-    assert "<pre>" not in page  # no before/after values of the audit log
+    assert 'class="grid audit"' not in page  # no before/after values of the audit log
+    assert "Case opened" in page or "开启" in page or 'class="timeline"' in page
 
 
 def test_board_filters_and_counts(client, world, session):

@@ -1,5 +1,6 @@
 """The `pilot` command line."""
 
+import ctypes.util
 import os
 import shutil
 import subprocess
@@ -87,6 +88,11 @@ def test_console_script_migrates_loads_and_lists(tmp_path):
                                   check=check)
 
         run("db", "upgrade")
+        doctor = run("doctor", check=False)
+        assert "database at migration" in doctor.stdout
+        assert "MISSING\tCJK font" not in doctor.stdout  # the fonts come with the install
+        subsetting = ctypes.util.find_library("harfbuzz-subset") is not None
+        assert doctor.returncode == (0 if subsetting else 1), doctor.stdout
         assert run("db", "is-empty", check=False).returncode == 0
         run("demo", "load")
         assert run("db", "is-empty", check=False).returncode == 1

@@ -30,6 +30,14 @@ def facts(*done: str, **kw) -> CaseFacts:
         f.survey_submitted = f.analysis_written = True
     if "diagnosis" in done:
         f.confirmed_visits, f.baseline_accepted = 1, True
+    f.open_items = 0 if "rectification" in done else 1
+    f.sessions_required = 2
+    if "training" in done:
+        f.sessions_attended = 2
+    f.plan_approved = "plan" in done
+    if "evaluation" in done:
+        f.targets = f.checked_actuals = 2
+        f.final_accepted = f.service_rated = f.assessment_written = f.verdict_given = True
     return f
 
 
@@ -146,6 +154,37 @@ def test_diagnosis_is_not_done_before_the_survey():
     p = evaluate(facts("diagnosis"), EARLY)
     assert p["diagnosis"].status == Status.NOT_STARTED
     assert p.current == "survey"
+
+
+def test_rectification_is_done_when_no_item_is_left_open():
+    f = facts("survey", "diagnosis")
+    f.open_items = 0  # no items at all: done with the diagnosis
+    assert evaluate(f, EARLY)["rectification"].status == Status.DONE
+    f.open_items = 1  # an item added by hand later reopens the stage
+    assert evaluate(f, EARLY)["rectification"].status == Status.IN_PROGRESS
+
+
+def test_training_by_attendance_or_by_staff_mark():
+    f = facts("survey", "diagnosis")
+    f.sessions_attended = 1
+    assert evaluate(f, EARLY)["training"].status == Status.IN_PROGRESS
+    f.sessions_attended = 2
+    assert evaluate(f, EARLY)["training"].status == Status.DONE
+    f.sessions_attended = 0
+    f.marks["training"] = "企业因疫情线上参训，已核实"
+    assert evaluate(f, EARLY)["training"].status == Status.DONE
+
+
+def test_evaluation_needs_every_part_and_the_verdict():
+    f = facts("survey", "diagnosis", "rectification", "training", "plan")
+    f.targets, f.checked_actuals = 2, 1
+    f.final_accepted = f.service_rated = f.assessment_written = True
+    assert not f.ready_for_verdict
+    f.checked_actuals = 2
+    assert f.ready_for_verdict
+    assert evaluate(f, EARLY)["evaluation"].status == Status.IN_PROGRESS
+    f.verdict_given = True
+    assert evaluate(f, EARLY)["evaluation"].status == Status.DONE
 
 
 def test_due_dates_come_from_the_case(session, world):

@@ -8,9 +8,11 @@ from pilot.accounts.models import Role, User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment
 from pilot.database import today
+from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.permissions import visible_cases_query
+from pilot.rectification.stats import batch_counts, counts_by_case
 from pilot.reference import district_choices, industry_choices
 from pilot.stages import CLOSED, STAGE_CODES, WITHDRAWN, Status, progress
 
@@ -34,6 +36,7 @@ def board():
     batch = _chosen_batch(batches)
     args = request.args
     rows = []
+    item_counts, batch_items = {}, None
     counts = {code: 0 for code in STAGE_CODES}
     overdue_cases = 0
     experts = db.session.exec(
@@ -69,6 +72,8 @@ def board():
                     counts[s.code] += 1
             overdue_cases += state.is_overdue
         rows.sort(key=_sort_key(args.get("sort", "firm")), reverse=args.get("dir") == "desc")
+        item_counts = counts_by_case(db.session, [c.id for c, _s in rows], today())
+        batch_items = batch_counts(db.session, batch.id, today())
     return render_template(
         "board/board.html",
         batches=batches,
@@ -76,6 +81,9 @@ def board():
         rows=rows,
         counts=counts,
         overdue_cases=overdue_cases,
+        item_counts=item_counts,
+        batch_items=batch_items,
+        severity_labels=SEVERITY_LABELS,
         experts=experts,
         districts=district_choices(),
         industries=industry_choices(),
@@ -129,6 +137,4 @@ def firm_home():
         # The current case first: the newest one still running, else the newest.
         running = [c for c in cases if states[c.id].current not in (CLOSED, WITHDRAWN)]
         case = (running or cases)[0]
-    return render_template(
-        "board/firm_home.html", case=case, cases=cases, state=states[case.id]
-    )
+    return render_template("board/firm_home.html", case=case, cases=cases, state=states[case.id])

@@ -11,7 +11,8 @@ from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
 from pilot.database import utcnow
 from pilot.firms.models import Firm
-from pilot.stages import MANUAL_STAGES, STAGE_CODES
+from pilot.rectification.models import CLOSED_STATUSES, RectificationItem
+from pilot.stages import MANUAL_STAGES, STAGE_CODES, Status, progress_of
 
 DUE_FIELDS = [f"{code}_due" for code in STAGE_CODES]
 
@@ -109,6 +110,48 @@ def reinstate_case(session: Session, actor: User, case: Case, reason: str) -> No
     log(session, actor, case, "reinstate", case_id=case.id, reason=reason.strip(), public=True)
 
 
+def close_case(session: Session, actor: User, case: Case, today: date) -> list[int]:
+    """结案: allowed once stage 6 is done; items still open are recorded as unfinished."""
+    if case.is_read_only:
+        raise CaseError(_("The case is already closed or withdrawn."))
+    if progress_of(session, case, today)["evaluation"].status != Status.DONE:
+        raise CaseError(_("A case is closed once its evaluation is done."))
+    unfinished = session.exec(
+        select(RectificationItem).where(
+            RectificationItem.case_id == case.id,
+            RectificationItem.status.not_in(CLOSED_STATUSES),
+        )
+    ).all()
+    for item in unfinished:
+        item.unfinished_at_closing = True
+    case.closed_at = utcnow()
+    log(
+        session,
+        actor,
+        case,
+        "close",
+        case_id=case.id,
+        after={"unfinished_items": [i.id for i in unfinished]},
+        public=True,
+    )
+    return [i.id for i in unfinished]
+
+
+def reopen_case(session: Session, actor: User, case: Case, reason: str) -> None:
+    if not case.is_closed:
+        raise CaseError(_("The case is not closed."))
+    if not reason.strip():
+        raise CaseError(_("Give a reason for reopening the case."))
+    for item in session.exec(
+        select(RectificationItem).where(
+            RectificationItem.case_id == case.id, RectificationItem.unfinished_at_closing
+        )
+    ).all():
+        item.unfinished_at_closing = False
+    case.closed_at = None
+    log(session, actor, case, "reopen", case_id=case.id, reason=reason.strip(), public=True)
+
+
 def mark_stage(session: Session, actor: User, case: Case, stage: str, reason: str) -> None:
     if stage not in MANUAL_STAGES:
         raise CaseError(_("This stage follows its records and cannot be marked by hand."))
@@ -122,8 +165,14 @@ def mark_stage(session: Session, actor: User, case: Case, stage: str, reason: st
     mark = StageMark(case_id=case.id, stage=stage, reason=reason.strip(), marked_by_id=actor.id)
     session.add(mark)
     log(
-        session, actor, mark, "mark_done", case_id=case.id, after={"stage": stage},
-        reason=reason.strip(), public=True,
+        session,
+        actor,
+        mark,
+        "mark_done",
+        case_id=case.id,
+        after={"stage": stage},
+        reason=reason.strip(),
+        public=True,
     )
 
 
@@ -136,7 +185,13 @@ def unmark_stage(session: Session, actor: User, case: Case, stage: str, reason: 
     if mark is None:
         raise CaseError(_("The stage is not marked done."))
     log(
-        session, actor, mark, "unmark", case_id=case.id, before={"stage": stage},
-        reason=reason.strip(), public=True,
+        session,
+        actor,
+        mark,
+        "unmark",
+        case_id=case.id,
+        before={"stage": stage},
+        reason=reason.strip(),
+        public=True,
     )
     session.delete(mark)

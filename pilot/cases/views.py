@@ -10,11 +10,18 @@ from pilot.audit.models import AuditLog
 from pilot.cases import services
 from pilot.cases.forms import DueDatesForm, ExpertsForm, ReasonForm
 from pilot.database import today
+from pilot.diagnosis.views import case_section as diagnosis_section
+from pilot.evaluation.views import case_section as evaluation_section
 from pilot.extensions import db
 from pilot.files.models import StoredFile
 from pilot.forms import choices
 from pilot.permissions import can, get_case_or_404
+from pilot.plan.views import case_section as plan_section
+from pilot.rectification.views import case_section as rectification_section
 from pilot.stages import BY_CODE, MANUAL_STAGES, progress_of
+from pilot.survey.views import case_section as survey_section
+from pilot.training.views import case_section as training_section
+from pilot.visits.views import case_section as visits_section
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -41,8 +48,22 @@ def show(case_id: int):
         .where(StoredFile.is_current)
         .order_by(StoredFile.uploaded_at.desc())
     ).all()
+    sections = [
+        section
+        for section in (
+            survey_section(case),
+            visits_section(case),
+            diagnosis_section(case),
+            rectification_section(case),
+            training_section(case),
+            plan_section(case),
+            evaluation_section(case),
+        )
+        if section
+    ]
     return render_template(
         "cases/show.html",
+        sections=sections,
         case=case,
         progress=progress_of(db.session, case, today()),
         log=_case_log(case.id, public_only=not can(current_user, "view_audit_log", case)),

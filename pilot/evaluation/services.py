@@ -1,0 +1,221 @@
+"""Stage 6: KPI actuals and achievement, the service rating, the closing assessment, the verdict.
+
+Achievement is the share of the way from baseline to target that the actual went, with the
+target's direction: reaching or passing the target is 100 %, not moving (or moving the wrong
+way) is 0 %. Without a baseline, or when the target equals the baseline, it is met or not.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from pilot.accounts.models import User
+from pilot.audit.services import log
+from pilot.cases.models import Case
+from pilot.database import utcnow
+from pilot.diagnosis.models import WorkTarget
+from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating, Verdict
+from pilot.kpis.models import Direction
+from pilot.stages import facts_of
+
+VERDICT_LABELS = {
+    Verdict.MET: _l("Met"),
+    Verdict.BASICALLY_MET: _l("Basically met"),
+    Verdict.NOT_MET: _l("Not met"),
+}
+RATING_ASPECTS = ("professionalism", "timeliness", "usefulness")
+HUNDRED = Decimal(100)
+
+
+class EvaluationError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Achievement:
+    percent: Decimal
+    met: bool
+
+
+def achievement(
+    direction: str, baseline: Decimal | None, target: Decimal, actual: Decimal
+) -> Achievement:
+    better = (lambda a, b: a >= b) if direction == Direction.HIGHER else (lambda a, b: a <= b)
+    met = better(actual, target)
+    if met:
+        return Achievement(HUNDRED, True)
+    if baseline is None or baseline == target:
+        return Achievement(Decimal(0), False)
+    share = (actual - baseline) / (target - baseline) * HUNDRED
+    return Achievement(max(Decimal(0), min(HUNDRED, share)), False)
+
+
+def wrong_side(direction: str, baseline: Decimal | None, target: Decimal) -> bool:
+    """A target that is not an improvement on its baseline (warn before saving it)."""
+    if baseline is None:
+        return False
+    return target < baseline if direction == Direction.HIGHER else target > baseline
+
+
+def actuals_of(session: Session, case: Case) -> dict[int, KpiActual]:
+    rows = session.exec(select(KpiActual).where(KpiActual.case_id == case.id)).all()
+    return {a.target_id: a for a in rows}
+
+
+def enter_actual(
+    session: Session,
+    actor: User,
+    target: WorkTarget,
+    *,
+    actual: Decimal,
+    period: str,
+    note: str = "",
+) -> KpiActual:
+    """The expert enters (or corrects) an actual; a correction needs staff's check again."""
+    if not actual.is_finite():
+        raise EvaluationError(_("Enter a number."), "actual")
+    row = session.exec(select(KpiActual).where(KpiActual.target_id == target.id)).first()
+    before = {"actual": str(row.actual)} if row else None
+    if row is None:
+        row = KpiActual(
+            target_id=target.id, case_id=target.case_id, actual=actual, entered_by_id=actor.id
+        )
+        session.add(row)
+    row.actual, row.period, row.note = actual, period.strip(), note.strip()
+    row.entered_by_id, row.entered_at = actor.id, utcnow()
+    row.checked_by_id = row.checked_at = None
+    session.flush()
+    log(
+        session,
+        actor,
+        row,
+        "enter",
+        case_id=target.case_id,
+        before=before,
+        after={"target": target.name, "actual": str(actual), "period": row.period},
+    )
+    return row
+
+
+def check_actual(session: Session, actor: User, row: KpiActual) -> None:
+    if row.checked_at:
+        raise EvaluationError(_("This actual is checked already."))
+    row.checked_by_id, row.checked_at = actor.id, utcnow()
+    log(
+        session,
+        actor,
+        row,
+        "check",
+        case_id=row.case_id,
+        after={"actual": str(row.actual)},
+        public=True,
+    )
+
+
+def rate(
+    session: Session,
+    actor: User,
+    case: Case,
+    *,
+    expert_id: int | None,
+    scores: dict[str, int],
+    comment: str,
+    on_behalf_reason: str = "",
+) -> ServiceRating:
+    """The firm rates the service (overall, or one expert) 1–5 on each aspect."""
+    for aspect in RATING_ASPECTS:
+        value = scores.get(aspect)
+        if not isinstance(value, int) or not 1 <= value <= 5:
+            raise EvaluationError(_("Give every rating from 1 to 5."), aspect)
+    if actor.is_staff and not on_behalf_reason.strip():
+        raise EvaluationError(
+            _("Give a reason for rating on the firm's behalf."), "on_behalf_reason"
+        )
+    if expert_id is not None and expert_id not in {a.expert_id for a in case.assignments}:
+        raise EvaluationError(_("Rate one of the experts who served the firm."), "expert_id")
+    rating = session.exec(
+        select(ServiceRating).where(
+            ServiceRating.case_id == case.id, ServiceRating.expert_id == expert_id
+        )
+    ).first()
+    if rating is None:
+        rating = ServiceRating(
+            case_id=case.id,
+            expert_id=expert_id,
+            rated_by_id=actor.id,
+            **{a: scores[a] for a in RATING_ASPECTS},
+        )
+        session.add(rating)
+    for aspect in RATING_ASPECTS:
+        setattr(rating, aspect, scores[aspect])
+    rating.comment, rating.rated_by_id = comment.strip(), actor.id
+    rating.on_behalf_reason, rating.rated_at = on_behalf_reason.strip(), utcnow()
+    session.flush()
+    log(
+        session,
+        actor,
+        rating,
+        "rate",
+        case_id=case.id,
+        reason=rating.on_behalf_reason,
+        after={"expert_id": expert_id, **scores},
+        public=expert_id is None,
+    )
+    return rating
+
+
+def evaluation_of(session: Session, case: Case) -> Evaluation:
+    row = session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
+    if row is None:
+        row = Evaluation(case_id=case.id)
+        session.add(row)
+    return row
+
+
+def write_assessment(session: Session, actor: User, case: Case, text: str) -> Evaluation:
+    if not text.strip():
+        raise EvaluationError(_("Write the closing assessment."), "assessment")
+    row = evaluation_of(session, case)
+    row.assessment = text.strip()
+    row.assessed_by_id, row.assessed_at = actor.id, utcnow()
+    session.flush()
+    log(session, actor, row, "assessment", case_id=case.id, public=True)
+    return row
+
+
+def give_verdict(
+    session: Session, actor: User, case: Case, verdict: str, comment: str
+) -> Evaluation:
+    """Staff's verdict, once actuals are checked, the final round accepted, the service rated
+    and the assessment written."""
+    if verdict not in VERDICT_LABELS:
+        raise EvaluationError(_("Choose a verdict."), "verdict")
+    session.flush()
+    if not facts_of(session, case).ready_for_verdict:
+        raise EvaluationError(
+            _(
+                "The verdict comes after actuals are checked, the final "
+                "re-scoring is accepted, the service is rated and the closing "
+                "assessment is written."
+            )
+        )
+    row = evaluation_of(session, case)
+    row.verdict, row.verdict_comment = verdict, comment.strip()
+    row.verdict_by_id, row.verdict_at = actor.id, utcnow()
+    session.flush()
+    log(
+        session,
+        actor,
+        row,
+        "verdict",
+        case_id=case.id,
+        reason=row.verdict_comment,
+        after={"verdict": verdict},
+        public=True,
+    )
+    return row

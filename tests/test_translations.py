@@ -1,0 +1,59 @@
+"""Every string the app shows is translatable, and the Chinese catalogue translates all of them."""
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "pilot" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_ngettext": (1, 2),
+}
+
+
+def source_messages() -> set[str]:
+    found = set()
+    for folder in ("pilot", "templates"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / folder,
+            method_map=[("**.py", "python"), ("**.html", "jinja2")],
+            keywords=KEYWORDS,
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def catalogue():
+    with CATALOGUE.open("rb") as fh:
+        return read_po(fh, locale="zh_CN")
+
+
+def test_every_message_of_the_source_is_in_the_chinese_catalogue():
+    ids = {m.id[0] if isinstance(m.id, tuple) else m.id for m in catalogue() if m.id}
+    missing = sorted(source_messages() - ids)
+    assert not missing, f"run `make messages` and translate: {missing[:20]}"
+
+
+def test_every_chinese_message_is_translated_and_keeps_its_placeholders():
+    import re
+
+    placeholder = re.compile(r"%\(\w+\)[sd]")
+    problems = []
+    for message in catalogue():
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        source = message.id[0] if isinstance(message.id, tuple) else message.id
+        if not all(strings) or message.fuzzy:
+            problems.append(f"untranslated: {source}")
+            continue
+        for text in strings:
+            if set(placeholder.findall(text)) != set(placeholder.findall(source)):
+                problems.append(f"placeholders differ: {source} → {text}")
+    assert not problems, "\n".join(problems[:30])
