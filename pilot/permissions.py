@@ -15,6 +15,8 @@ from sqlmodel import Session, select
 
 from pilot.accounts.models import Role, User
 from pilot.cases.models import Case, ExpertAssignment
+from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding
+from pilot.evaluation.models import KpiActual
 from pilot.extensions import db
 from pilot.files.models import StoredFile
 
@@ -150,16 +152,8 @@ def can_download_file(session: Session, user: User, stored: StoredFile) -> bool:
         case = session.exec(case_query().where(Case.id == stored.case_id)).first()
         if case is None or not can(user, "view_case", case):
             return False
-        if stored.owner_type == "finding" and not can(user, "view_drafts", case):
-            # A finding's evidence shows once its diagnosis is accepted, like the finding.
-            from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding
-
-            accepted = session.exec(
-                select(Finding.id)
-                .join(Diagnosis, Diagnosis.id == Finding.diagnosis_id)
-                .where(Finding.id == stored.owner_id, Diagnosis.status == DiagnosisStatus.ACCEPTED)
-            ).first()
-            return accepted is not None
+        if stored.owner_type in ("finding", "actual") and not can(user, "view_drafts", case):
+            return _published(session, stored)
         return True
     if stored.batch_id is not None:
         # Batch-wide material (training): anyone with a case of the batch in sight.
@@ -168,6 +162,21 @@ def can_download_file(session: Session, user: User, stored: StoredFile) -> bool:
         visible = visible_cases_query(user).where(Case.batch_id == stored.batch_id)
         return session.exec(visible.limit(1)).first() is not None
     return user.is_staff
+
+
+def _published(session: Session, stored: StoredFile) -> bool:
+    """Evidence of a finding shows once its diagnosis is accepted, of an actual once checked."""
+    if stored.owner_type == "finding":
+        query = (
+            select(Finding.id)
+            .join(Diagnosis, Diagnosis.id == Finding.diagnosis_id)
+            .where(Finding.id == stored.owner_id, Diagnosis.status == DiagnosisStatus.ACCEPTED)
+        )
+    else:
+        query = select(KpiActual.id).where(
+            KpiActual.id == stored.owner_id, KpiActual.checked_at.is_not(None)
+        )
+    return session.exec(query).first() is not None
 
 
 def require(action: str):

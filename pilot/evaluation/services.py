@@ -49,7 +49,8 @@ def achievement(
     met = better(actual, target)
     if met:
         return Achievement(HUNDRED, True)
-    if baseline is None or baseline == target:
+    if baseline is None or baseline == target or wrong_side(direction, baseline, target):
+        # No way from baseline to target to measure a share of: met or not.
         return Achievement(Decimal(0), False)
     share = (actual - baseline) / (target - baseline) * HUNDRED
     return Achievement(max(Decimal(0), min(HUNDRED, share)), False)
