@@ -36,6 +36,13 @@ def _render(case_id: int, today: date) -> tuple[int, bytes, int]:
     return case_id, rendered.pdf, rendered.pages
 
 
+def _context():
+    """Workers forked from a clean server that has the app's modules loaded already."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["pilot", "pilot.models", "pilot.reports.archive"])
+    return context
+
+
 def render_cases(
     app: Flask, case_ids: list[int], today: date, workers: int | None = None
 ) -> Iterator[tuple[int, Rendered]]:
@@ -45,7 +52,7 @@ def render_cases(
     workers = workers or min(len(case_ids), os.cpu_count() or 1)
     with ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=get_context("spawn"),
+        mp_context=_context(),
         initializer=_start,
         initargs=(worker_config(app),),
     ) as pool:
