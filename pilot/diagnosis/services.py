@@ -144,8 +144,14 @@ def save_scores(
             diagnosis.scores.append(score)
         score.percent, score.level = entry.percent, entry.level
         score.strengths, score.opportunities = entry.strengths.strip(), entry.opportunities.strip()
-    log(session, actor, diagnosis, "scores", case_id=diagnosis.case_id,
-        after={"items": len(entries)})
+    log(
+        session,
+        actor,
+        diagnosis,
+        "scores",
+        case_id=diagnosis.case_id,
+        after={"items": len(entries)},
+    )
 
 
 def results(session: Session, diagnosis: Diagnosis) -> list[scoring.FrameworkResult]:
@@ -154,7 +160,12 @@ def results(session: Session, diagnosis: Diagnosis) -> list[scoring.FrameworkRes
 
 
 def add_finding(
-    session: Session, actor: User, diagnosis: Diagnosis, *, item_id: int, description: str,
+    session: Session,
+    actor: User,
+    diagnosis: Diagnosis,
+    *,
+    item_id: int,
+    description: str,
     severity: str,
 ) -> Finding:
     _editable(diagnosis)
@@ -165,19 +176,35 @@ def add_finding(
         raise DiagnosisError(_("Choose a severity."), "severity")
     if not description.strip():
         raise DiagnosisError(_("Describe the finding."), "description")
-    finding = Finding(diagnosis_id=diagnosis.id, item_id=item_id,
-                      description=description.strip(), severity=severity)
+    finding = Finding(
+        diagnosis_id=diagnosis.id,
+        item_id=item_id,
+        description=description.strip(),
+        severity=severity,
+    )
     diagnosis.findings.append(finding)
     session.flush()
-    log(session, actor, finding, "add", case_id=diagnosis.case_id,
-        after={"description": finding.description, "severity": severity})
+    log(
+        session,
+        actor,
+        finding,
+        "add",
+        case_id=diagnosis.case_id,
+        after={"description": finding.description, "severity": severity},
+    )
     return finding
 
 
 def remove_finding(session: Session, actor: User, finding: Finding) -> None:
     _editable(finding.diagnosis)
-    log(session, actor, finding, "remove", case_id=finding.diagnosis.case_id,
-        before={"description": finding.description, "severity": finding.severity})
+    log(
+        session,
+        actor,
+        finding,
+        "remove",
+        case_id=finding.diagnosis.case_id,
+        before={"description": finding.description, "severity": finding.severity},
+    )
     finding.diagnosis.findings.remove(finding)
     session.delete(finding)
 
@@ -212,14 +239,26 @@ def add_target(
         if direction not in (Direction.HIGHER, Direction.LOWER):
             raise DiagnosisError(_("Say whether higher or lower is better."), "direction")
     target = WorkTarget(
-        case_id=diagnosis.case_id, diagnosis_id=diagnosis.id, kpi_id=data.kpi_id or None,
-        name=name, unit=unit, direction=direction, baseline=data.baseline, target=data.target,
+        case_id=diagnosis.case_id,
+        diagnosis_id=diagnosis.id,
+        kpi_id=data.kpi_id or None,
+        name=name,
+        unit=unit,
+        direction=direction,
+        baseline=data.baseline,
+        target=data.target,
         target_date=data.target_date,
     )
     session.add(target)
     session.flush()
-    log(session, actor, target, "add", case_id=diagnosis.case_id,
-        after={"name": name, "baseline": str(data.baseline), "target": str(data.target)})
+    log(
+        session,
+        actor,
+        target,
+        "add",
+        case_id=diagnosis.case_id,
+        after={"name": name, "baseline": str(data.baseline), "target": str(data.target)},
+    )
     return target
 
 
@@ -242,15 +281,25 @@ def submit(session: Session, actor: User, diagnosis: Diagnosis) -> None:
         raise DiagnosisError(
             _("Score every item before submitting: %(names)s.", names="、".join(incomplete))
         )
-    if diagnosis.round == Round.BASELINE and not session.exec(
-        select(WorkTarget).where(WorkTarget.diagnosis_id == diagnosis.id).limit(1)
-    ).first():
+    if (
+        diagnosis.round == Round.BASELINE
+        and not session.exec(
+            select(WorkTarget).where(WorkTarget.diagnosis_id == diagnosis.id).limit(1)
+        ).first()
+    ):
         raise DiagnosisError(_("Set at least one work target before submitting."))
     diagnosis.status = DiagnosisStatus.SUBMITTED
     diagnosis.submitted_at = utcnow()
     diagnosis.submitted_by_id = actor.id
-    log(session, actor, diagnosis, "submit", case_id=diagnosis.case_id,
-        after={"round": diagnosis.round}, public=True)
+    log(
+        session,
+        actor,
+        diagnosis,
+        "submit",
+        case_id=diagnosis.case_id,
+        after={"round": diagnosis.round},
+        public=True,
+    )
 
 
 def return_diagnosis(session: Session, actor: User, diagnosis: Diagnosis, comment: str) -> None:
@@ -276,7 +325,10 @@ def item_due_date(case: Case, severity: str, accepted_on: date) -> date:
 
 
 def accept(
-    session: Session, actor: User, diagnosis: Diagnosis, dispositions: dict[int, str],
+    session: Session,
+    actor: User,
+    diagnosis: Diagnosis,
+    dispositions: dict[int, str],
     today: date,
 ) -> list[RectificationItem]:
     """Accept a submitted diagnosis; turn each `rectify` finding of the baseline into an item."""
@@ -304,7 +356,13 @@ def accept(
     diagnosis.status = DiagnosisStatus.ACCEPTED
     diagnosis.accepted_at = utcnow()
     diagnosis.accepted_by_id = actor.id
-    log(session, actor, diagnosis, "accept", case_id=case.id,
-        after={"round": diagnosis.round, "items": len(items)}, public=True)
+    log(
+        session,
+        actor,
+        diagnosis,
+        "accept",
+        case_id=case.id,
+        after={"round": diagnosis.round, "items": len(items)},
+        public=True,
+    )
     return items
-

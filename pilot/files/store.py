@@ -6,7 +6,7 @@ import re
 import tempfile
 import unicodedata
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from flask import current_app
 from flask_babel import format_decimal
@@ -63,6 +63,25 @@ def clean_name(raw: str | None, kind: Kind) -> str:
     ):
         stem = stem[:-1]
     return (stem.rstrip(". ") or "file") + suffix
+
+
+def distinct_names(uploads: list[FileStorage]) -> None:
+    """Give files of the same name in one upload distinct names ("image.jpg" twice from a
+    phone), so the second is not kept as a new version of the first: "image (2).jpg".
+
+    Compares names case-insensitively; a later upload of the same name is still a new version.
+    """
+    used: set[str] = set()
+    for upload in uploads:
+        name = PurePath((upload.filename or "").replace("\\", "/")).name
+        stem, dot, suffix = name.rpartition(".")
+        stem, suffix = (stem, dot + suffix) if dot and stem else (name, "")
+        candidate, number = name, 1
+        while candidate.lower() in used:
+            number += 1
+            candidate = f"{stem} ({number}){suffix}"
+        used.add(candidate.lower())
+        upload.filename = candidate
 
 
 def _size_label(size: int) -> str:

@@ -4,214 +4,40 @@ The lead writes to the newest version while it is a draft or returned; the first
 version 1, and after an approval "start a new version" opens a copy that needs approval again.
 A submitted or approved version is frozen for everyone. Every version stays readable; the firm
 sees approved versions only: any other answers 404 to it, as a case it may not see does.
+
+What the pages show is in pages.py, the case page's card in section.py.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
-from pilot.accounts.models import User
 from pilot.cases.models import Case
-from pilot.diagnosis.forms import DIRECTION_LABELS
-from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding, Round, WorkTarget
-from pilot.diagnosis.services import SEVERITY_LABELS, targets_of
-from pilot.diagnosis.views import number
+from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
-from pilot.forms import choices
 from pilot.permissions import can, get_case_or_404
 from pilot.plan import services
-from pilot.plan.forms import (
-    ButtonForm,
-    PlanActionForm,
-    PlanTextForm,
-    ReturnForm,
-    ReviewForm,
-    RevisionForm,
-)
+from pilot.plan.forms import ButtonForm, PlanTextForm, ReturnForm, ReviewForm
 from pilot.plan.models import FollowUpPlan, PlanStatus
+from pilot.plan.pages import (
+    action_form,
+    details,
+    in_force,
+    render_page,
+    revision_form,
+    seen_token,
+    versions_of,
+)
 
 bp = Blueprint("plan", __name__)
-
-STATUS_LABELS = {
-    PlanStatus.DRAFT: _l("Draft"),
-    PlanStatus.SUBMITTED: _l("Submitted"),
-    PlanStatus.RETURNED: _l("Returned"),
-    PlanStatus.APPROVED: _l("Approved"),
-}
-
-
-def _labels() -> dict:
-    """Words and formatters the plan templates use."""
-    return {
-        "status": STATUS_LABELS,
-        "severity": SEVERITY_LABELS,
-        "direction": DIRECTION_LABELS,
-        "number": number,
-    }
-
-
-# Loading ----------------------------------------------------------------------------------------
-
-
-def _versions(case: Case) -> list[FollowUpPlan]:
-    """Every version, newest first, with actions and revisions (three queries)."""
-    return services.versions_of(db.session, case)
-
-
-def _in_force(versions: list[FollowUpPlan]) -> FollowUpPlan | None:
-    return next((v for v in versions if v.status == PlanStatus.APPROVED), None)
-
-
-def _baseline_accepted(case: Case) -> bool:
-    status = db.session.exec(
-        select(Diagnosis.status).where(
-            Diagnosis.case_id == case.id, Diagnosis.round == Round.BASELINE
-        )
-    ).first()
-    return status == DiagnosisStatus.ACCEPTED
-
-
-def _people(versions: list[FollowUpPlan]) -> dict[int, User]:
-    """Who drafted and who approved each version, in one query."""
-    ids = {v.created_by_id for v in versions} | {v.approved_by_id for v in versions}
-    ids.discard(None)
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.exec(select(User).where(User.id.in_(ids))).all()}
-
-
-def _details(case: Case, versions: list[FollowUpPlan], drafting: bool = False) -> dict:
-    """What the plan pages show beside the versions: people, carried findings, targets.
-
-    Findings and targets are loaded when a version refers to them, or for drafting, whose forms
-    offer them all.
-    """
-    carried: list[Finding] = (
-        services.carried_findings(db.session, case) if versions or drafting else []
-    )
-    has_revisions = any(v.revisions for v in versions)
-    targets = targets_of(db.session, case) if has_revisions or drafting else []
-    return {
-        "L": _labels(),
-        "people": _people(versions),
-        "carried": carried,
-        "findings": {f.id: f for f in carried},
-        "targets": {t.id: t for t in targets},
-    }
-
-
-def seen_token(plan: FollowUpPlan) -> str:
-    """What staff looked at: the version and its submission. A plan returned and submitted
-    again meanwhile has another token, so a decision is never taken on a page gone stale."""
-    stamp = plan.submitted_at.isoformat() if plan.submitted_at else ""
-    return f"{plan.version}@{stamp}"
-
-
-# Forms bound to the case ------------------------------------------------------------------------
-
-
-def _action_form(carried: list[Finding], **kwargs) -> PlanActionForm:
-    form = PlanActionForm(prefix="action", **kwargs)
-    form.finding_id.choices = choices(
-        [(0, _("— none: an action of its own —"))]
-        + [
-            (f.id, f"[{SEVERITY_LABELS.get(f.severity, f.severity)}] {_short(f.description)}")
-            for f in carried
-        ]
-    )
-    return form
-
-
-def _revision_form(targets: list[WorkTarget], **kwargs) -> RevisionForm:
-    form = RevisionForm(prefix="revision", **kwargs)
-    form.target_id.choices = choices(
-        [(0, "—")]
-        + [
-            (
-                t.id,
-                _(
-                    "%(name)s: %(target)s %(unit)s by %(date)s",
-                    name=t.name,
-                    target=number(t.target),
-                    unit=t.unit,
-                    date=t.target_date.isoformat(),
-                ),
-            )
-            for t in targets
-        ]
-    )
-    return form
-
-
-def _short(text: str, length: int = 40) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-
-# The working page -------------------------------------------------------------------------------
-
-
-def _render(case: Case, status: int = 200, **forms):
-    """The plan's working page: the newest version, editable for the lead while it is open."""
-    versions = _versions(case)
-    latest = versions[0] if versions else None
-    accepted = _baseline_accepted(case)
-    may_draft = can(current_user, "draft_plan", case)
-    editable = may_draft and accepted and (latest is None or not latest.is_frozen)
-    reviewable = (
-        latest is not None
-        and latest.status == PlanStatus.SUBMITTED
-        and can(current_user, "approve_plan", case)
-    )
-    details = _details(case, versions, drafting=editable)
-    if editable:
-        forms.setdefault(
-            "text_form",
-            PlanTextForm(
-                formdata=None,
-                data={
-                    "summary": latest.summary if latest else "",
-                    "further_service": latest.further_service if latest else "",
-                },
-            ),
-        )
-        forms.setdefault("action_form", _action_form(details["carried"], formdata=None))
-        forms.setdefault(
-            "revision_form", _revision_form(list(details["targets"].values()), formdata=None)
-        )
-        forms["button_form"] = ButtonForm(formdata=None)
-    if reviewable:
-        token = seen_token(latest)
-        forms.setdefault(
-            "review_form", ReviewForm(formdata=None, prefix="review", data={"seen": token})
-        )
-        forms.setdefault(
-            "return_form", ReturnForm(formdata=None, prefix="return", data={"seen": token})
-        )
-    if may_draft and latest is not None and latest.status == PlanStatus.APPROVED:
-        forms["button_form"] = ButtonForm(formdata=None)
-    answered = {a.finding_id for a in latest.actions if a.finding_id} if latest else set()
-    return render_template(
-        "plan/edit.html",
-        case=case,
-        versions=versions,
-        latest=latest,
-        in_force=_in_force(versions),
-        accepted=accepted,
-        editable=editable,
-        reviewable=reviewable,
-        can_start_new=may_draft and latest is not None and latest.status == PlanStatus.APPROVED,
-        answered=answered,
-        seen=seen_token,
-        **details,
-        **forms,
-    ), status
 
 
 def _back(case: Case, anchor: str = ""):
     return redirect(url_for("plan.edit", case_id=case.id) + anchor)
+
+
+# Reading ----------------------------------------------------------------------------------------
 
 
 @bp.get("/cases/<int:case_id>/plan")
@@ -224,7 +50,7 @@ def edit(case_id: int):
         if approved is None:
             abort(404)
         return redirect(url_for("plan.version", case_id=case.id, number=approved.version))
-    return _render(case)
+    return render_page(case)
 
 
 @bp.get("/cases/<int:case_id>/plan/versions/<int:number>")
@@ -232,7 +58,7 @@ def edit(case_id: int):
 def version(case_id: int, number: int):
     case = get_case_or_404(case_id)
     sees_drafts = can(current_user, "view_drafts", case)
-    versions = [v for v in _versions(case) if sees_drafts or v.status == PlanStatus.APPROVED]
+    versions = [v for v in versions_of(case) if sees_drafts or v.status == PlanStatus.APPROVED]
     plan = next((v for v in versions if v.version == number), None)
     if plan is None:
         abort(404)
@@ -241,10 +67,10 @@ def version(case_id: int, number: int):
         case=case,
         plan=plan,
         versions=versions,
-        in_force=_in_force(versions),
+        in_force=in_force(versions),
         sees_drafts=sees_drafts,
         answered={a.finding_id for a in plan.actions if a.finding_id},
-        **_details(case, versions),
+        **details(case, versions),
     )
 
 
@@ -254,7 +80,7 @@ def version(case_id: int, number: int):
 def _open_version(case: Case) -> tuple[FollowUpPlan | None, str | None]:
     """The version the lead writes to (None: the first write opens version 1), or why nothing
     can be written now. A frozen version is never reopened here: only new_version does that."""
-    versions = _versions(case)
+    versions = versions_of(case)
     latest = versions[0] if versions else None
     if latest is None or not latest.is_frozen:
         return latest, None
@@ -272,7 +98,7 @@ def _refused(case: Case, error: services.PlanError, form, form_name: str, anchor
     db.session.rollback()
     if error.field and error.field in form:
         form[error.field].errors.append(str(error))
-        return _render(case, status=400, **{form_name: form})
+        return render_page(case, status=400, **{form_name: form})
     flash(str(error), "error")
     return _back(case, anchor)
 
@@ -295,7 +121,7 @@ def save(case_id: int):
         return _back(case)
     form = PlanTextForm()
     if not form.validate_on_submit():
-        return _render(case, status=400, text_form=form)
+        return render_page(case, status=400, text_form=form)
     try:
         plan = plan or services.draft(db.session, current_user, case)
         services.save_text(
@@ -322,9 +148,9 @@ def add_action(case_id: int):
     if refusal:
         flash(refusal, "error")
         return _back(case)
-    form = _action_form(services.carried_findings(db.session, case))
+    form = action_form(services.carried_findings(db.session, case))
     if not form.validate_on_submit():
-        return _render(case, status=400, action_form=form)
+        return render_page(case, status=400, action_form=form)
     data = services.ActionInput(
         what=form.what.data,
         owner=form.owner.data,
@@ -376,9 +202,9 @@ def revise_target(case_id: int):
     if refusal:
         flash(refusal, "error")
         return _back(case)
-    form = _revision_form(targets_of(db.session, case))
+    form = revision_form(targets_of(db.session, case))
     if not form.validate_on_submit():
-        return _render(case, status=400, revision_form=form)
+        return render_page(case, status=400, revision_form=form)
     try:
         plan = plan or services.draft(db.session, current_user, case)
         services.revise_target(
@@ -452,7 +278,7 @@ def new_version(case_id: int):
     case = get_case_or_404(case_id, "draft_plan")
     if not ButtonForm().validate_on_submit():
         abort(400)
-    versions = _versions(case)
+    versions = versions_of(case)
     latest = versions[0] if versions else None
     if latest is not None and not latest.is_frozen:
         flash(_("Version %(num)d is already open for drafting.", num=latest.version), "error")
@@ -485,7 +311,7 @@ def new_version(case_id: int):
 
 
 def _submitted(case: Case) -> FollowUpPlan | None:
-    versions = _versions(case)
+    versions = versions_of(case)
     latest = versions[0] if versions else None
     return latest if latest is not None and latest.status == PlanStatus.SUBMITTED else None
 
@@ -527,7 +353,7 @@ def return_plan(case_id: int):
         return _back(case)
     form = ReturnForm(prefix="return")
     if not form.validate_on_submit():
-        return _render(case, status=400, return_form=form)
+        return render_page(case, status=400, return_form=form)
     if form.seen.data != seen_token(plan):
         _stale()
         return _back(case)
@@ -538,34 +364,3 @@ def return_plan(case_id: int):
     db.session.commit()
     flash(_("The plan was returned to the experts."), "success")
     return _back(case)
-
-
-# The case page ----------------------------------------------------------------------------------
-
-
-def case_section(case: Case) -> dict | None:
-    """What the case page shows of this feature: {"template": ..., **data}, or None.
-
-    Every reader of the case sees the plan in force (the newest approved version): actions with
-    owners and dates, revisions against the accepted targets, further service. Staff and the
-    assigned experts also see where the newest version stands, with links; the firm sees no
-    unapproved version at all, and no card until a version is approved.
-    """
-    versions = _versions(case)
-    in_force = _in_force(versions)
-    sees_drafts = can(current_user, "view_drafts", case)
-    if not sees_drafts and in_force is None:
-        return None
-    latest = versions[0] if versions else None
-    shown = [v for v in (latest, in_force) if v is not None and (sees_drafts or v is in_force)]
-    return {
-        "template": "plan/_section.html",
-        "case": case,
-        "in_force": in_force,
-        "latest": latest if sees_drafts else in_force,
-        "sees_drafts": sees_drafts,
-        "can_draft": can(current_user, "draft_plan", case),
-        "can_review": can(current_user, "approve_plan", case),
-        "accepted": sees_drafts and latest is None and _baseline_accepted(case),
-        **_details(case, shown),
-    }

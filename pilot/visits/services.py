@@ -57,8 +57,15 @@ def log_visit(
         experts=[assigned[e] for e in expert_ids],
     )
     session.add(visit)
-    log(session, actor, visit, "log", case_id=case.id, after=snapshot(visit, VISIT_FIELDS),
-        public=True)
+    log(
+        session,
+        actor,
+        visit,
+        "log",
+        case_id=case.id,
+        after=snapshot(visit, VISIT_FIELDS),
+        public=True,
+    )
     return visit
 
 
@@ -72,8 +79,16 @@ def confirm_visit(session: Session, actor: User, visit: Visit, reason: str = "")
     visit.answered_by_id = actor.id
     visit.answered_at = utcnow()
     visit.answer_comment = reason.strip()
-    log(session, actor, visit, "confirm", case_id=visit.case_id, reason=reason.strip(),
-        after={"status": visit.status}, public=True)
+    log(
+        session,
+        actor,
+        visit,
+        "confirm",
+        case_id=visit.case_id,
+        reason=reason.strip(),
+        after={"status": visit.status},
+        public=True,
+    )
 
 
 def dispute_visit(session: Session, actor: User, visit: Visit, comment: str) -> None:
@@ -85,8 +100,16 @@ def dispute_visit(session: Session, actor: User, visit: Visit, comment: str) -> 
     visit.answered_by_id = actor.id
     visit.answered_at = utcnow()
     visit.answer_comment = comment.strip()
-    log(session, actor, visit, "dispute", case_id=visit.case_id, reason=comment.strip(),
-        after={"status": visit.status}, public=True)
+    log(
+        session,
+        actor,
+        visit,
+        "dispute",
+        case_id=visit.case_id,
+        reason=comment.strip(),
+        after={"status": visit.status},
+        public=True,
+    )
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """On-site visits: experts log them, the firm confirms or disputes, staff see hours delivered."""
 
 from decimal import Decimal
-from pathlib import PurePath
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -16,7 +15,7 @@ from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
 from pilot.files.models import StoredFile
-from pilot.files.store import FileRejected, save_upload
+from pilot.files.store import FileRejected, distinct_names, save_upload
 from pilot.forms import choices
 from pilot.permissions import get_case_or_404, require
 from pilot.visits import services
@@ -50,24 +49,8 @@ def case_section(case: Case) -> dict | None:
 # Logging a visit --------------------------------------------------------------------------------
 
 
-def _distinct_names(uploads: list[FileStorage]) -> None:
-    """Give photos of the same name distinct names ("image.jpg" twice from a phone), so the
-    second is not kept as a new version of the first."""
-    used: set[str] = set()
-    for upload in uploads:
-        name = PurePath((upload.filename or "").replace("\\", "/")).name
-        stem, dot, suffix = name.rpartition(".")
-        stem, suffix = (stem, dot + suffix) if dot and stem else (name, "")
-        candidate, number = name, 1
-        while candidate.lower() in used:
-            number += 1
-            candidate = f"{stem} ({number}){suffix}"
-        used.add(candidate.lower())
-        upload.filename = candidate
-
-
 def _save_photos(visit: Visit, case: Case, uploads: list[FileStorage]) -> None:
-    _distinct_names(uploads)
+    distinct_names(uploads)
     for upload in uploads:
         shown = upload.filename
         try:

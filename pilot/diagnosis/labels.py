@@ -1,0 +1,47 @@
+"""Words and formatters the diagnosis pages use (and the plan's, which show its findings)."""
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from pilot.diagnosis import scoring, services
+from pilot.diagnosis.forms import DIRECTION_LABELS, score_label
+from pilot.diagnosis.models import DiagnosisStatus, Round
+from pilot.rectification.services import ITEM_STATUS_LABELS
+
+ROUND_LABELS = {
+    Round.BASELINE: _l("Baseline diagnosis"),
+    Round.FINAL: _l("Final re-scoring"),
+}
+STATUS_LABELS = {
+    DiagnosisStatus.DRAFT: _l("Draft"),
+    DiagnosisStatus.SUBMITTED: _l("Submitted"),
+    DiagnosisStatus.RETURNED: _l("Returned"),
+    DiagnosisStatus.ACCEPTED: _l("Accepted"),
+}
+
+
+def number(value: Decimal | None) -> str:
+    """A stored decimal without its padding zeros: 96.5000 → 96.5, 100.0000 → 100."""
+    if value is None:
+        return "—"
+    return format(value.normalize(), "f")
+
+
+def short(text: str, length: int = 40) -> str:
+    """A finding's description cut to fit a choice list: at most length characters."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def labels() -> dict:
+    """Words and formatters the diagnosis templates use (`L` in them)."""
+    return {
+        "severity_labels": services.SEVERITY_LABELS,
+        "disposition_labels": services.DISPOSITION_LABELS,
+        "status_labels": STATUS_LABELS,
+        "direction_labels": DIRECTION_LABELS,
+        "item_status_labels": ITEM_STATUS_LABELS,
+        "one_decimal": scoring.one_decimal,
+        "number": number,
+        "score_label": score_label,
+    }
