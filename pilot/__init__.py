@@ -75,11 +75,11 @@ def register_blueprints(app: Flask) -> None:
     from pilot.board.views import bp as board_bp
     from pilot.cases.views import bp as cases_bp
     from pilot.diagnosis.views import bp as diagnosis_bp
+    from pilot.evaluation.views import bp as evaluation_bp
     from pilot.files.views import bp as files_bp
     from pilot.firms.views import bp as firms_bp
     from pilot.fonts import bp as fonts_bp
     from pilot.frameworks.views import bp as frameworks_bp
-    from pilot.evaluation.views import bp as evaluation_bp
     from pilot.plan.views import bp as plan_bp
     from pilot.rectification.views import bp as rectification_bp
     from pilot.reports.views import bp as reports_bp

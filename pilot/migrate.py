@@ -12,9 +12,7 @@ MIGRATIONS = PROJECT_ROOT / "migrations"
 def alembic_config(app: Flask) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option(
-        "file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
-    )
+    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     config.attributes["flask_app"] = app
     return config
 

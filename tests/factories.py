@@ -91,6 +91,4 @@ def make_case_document(session, case, actor, name: str = "一企一策协议.pdf
     from pilot.files.store import save_upload
 
     upload = FileStorage(BytesIO(pdf_bytes()), filename=name, content_type="application/pdf")
-    return save_upload(
-        session, actor, upload, owner_type="case", owner_id=case.id, case_id=case.id
-    )
+    return save_upload(session, actor, upload, owner_type="case", owner_id=case.id, case_id=case.id)

@@ -35,9 +35,7 @@ def test_login_redirects_back_only_to_this_site(client, world):
 
 def test_post_without_csrf_token_is_400(client, world):
     login(client, "staff")
-    response = client.post(
-        f"/cases/{world.case_a.id}/withdraw", data={"reason": "x"}, csrf=False
-    )
+    response = client.post(f"/cases/{world.case_a.id}/withdraw", data={"reason": "x"}, csrf=False)
     assert response.status_code == 400
     assert not world.case_a.is_withdrawn
 

@@ -53,8 +53,10 @@ def test_a_mark_without_reason_is_refused(client, world, session):
 
 def test_unknown_stage_is_404(client, world):
     login(client, "staff")
-    assert client.post(f"/cases/{world.case_a.id}/stages/nope/mark",
-                       data={"reason": "x"}).status_code == 404
+    assert (
+        client.post(f"/cases/{world.case_a.id}/stages/nope/mark", data={"reason": "x"}).status_code
+        == 404
+    )
 
 
 def test_withdrawn_case_is_read_only_and_off_the_overdue_list(client, world, session):
@@ -65,14 +67,22 @@ def test_withdrawn_case_is_read_only_and_off_the_overdue_list(client, world, ses
     state = progress_of(session, world.case_a, date(2027, 1, 1))
     assert state.current == "withdrawn" and not state.is_overdue
     # A withdrawn case takes no marks.
-    assert client.post(f"/cases/{world.case_a.id}/stages/training/mark",
-                       data={"reason": "x"}).status_code == 403
+    assert (
+        client.post(
+            f"/cases/{world.case_a.id}/stages/training/mark", data={"reason": "x"}
+        ).status_code
+        == 403
+    )
 
 
 def test_due_dates_can_be_overridden_per_case(client, world, session):
     login(client, "staff")
-    dues = {f"{c}_due": "2026-07-0%d" % i for i, c in enumerate(
-        ["survey", "diagnosis", "rectification", "training", "plan", "evaluation"], 1)}
+    dues = {
+        f"{c}_due": f"2026-07-0{i}"
+        for i, c in enumerate(
+            ["survey", "diagnosis", "rectification", "training", "plan", "evaluation"], 1
+        )
+    }
     response = client.post(f"/cases/{world.case_a.id}/due-dates", data=dues)
     assert response.status_code == 302
     session.refresh(world.case_a)
@@ -100,7 +110,9 @@ def test_assigning_experts_needs_a_lead_among_them(client, world, session):
     assert response.status_code == 302
     session.refresh(world.case_b, ["assignments"])
     assert {(a.expert_id, a.is_lead) for a in world.case_b.assignments} == {
-        (world.expert_a.id, False), (world.expert_b.id, True)}
+        (world.expert_a.id, False),
+        (world.expert_b.id, True),
+    }
     assert entries(session, world.case_b, "assign_experts")
 
 

@@ -17,8 +17,17 @@ from tests.conftest import PG_URL, drop_database, make_database
 
 def test_users_create_reads_password_from_stdin(runner, session, world):
     result = runner.invoke(
-        args=["users", "create", "--username", "newfirm", "--role", "firm", "--firm",
-              world.firm_a.credit_code, "--password-stdin"],
+        args=[
+            "users",
+            "create",
+            "--username",
+            "newfirm",
+            "--role",
+            "firm",
+            "--firm",
+            world.firm_a.credit_code,
+            "--password-stdin",
+        ],
         input="long-enough-pw\n",
     )
     assert result.exit_code == 0, result.output
@@ -29,8 +38,17 @@ def test_users_create_reads_password_from_stdin(runner, session, world):
 
 def test_users_create_refuses_unknown_firm_and_short_password(runner, world):
     result = runner.invoke(
-        args=["users", "create", "--username", "x1", "--role", "firm", "--firm",
-              "91410100000000000X", "--password-stdin"],
+        args=[
+            "users",
+            "create",
+            "--username",
+            "x1",
+            "--role",
+            "firm",
+            "--firm",
+            "91410100000000000X",
+            "--password-stdin",
+        ],
         input="long-enough-pw\n",
     )
     assert result.exit_code != 0 and "No firm" in result.output
@@ -57,7 +75,9 @@ def test_batches_and_cases_lists_are_tab_separated(runner, world):
     ]
     result = runner.invoke(args=["cases", "list", "--batch", world.batch.name])
     rows = [line.split("\t") for line in result.output.splitlines()]
-    assert sorted(r[0] for r in rows) == sorted([world.firm_a.credit_code, world.firm_b.credit_code])
+    assert sorted(r[0] for r in rows) == sorted(
+        [world.firm_a.credit_code, world.firm_b.credit_code]
+    )
     assert {r[3] for r in rows} == {"survey"}
     assert {r[4] for r in rows} == {world.batch.name}
     assert runner.invoke(args=["cases", "list", "--batch", "nope"]).exit_code != 0
@@ -83,9 +103,11 @@ def test_console_script_migrates_loads_and_lists(tmp_path):
     if url:
         env["PILOT_DATABASE_URL"] = url
     try:
+
         def run(*args, check=True):
-            return subprocess.run([pilot, *args], env=env, capture_output=True, text=True,
-                                  check=check)
+            return subprocess.run(
+                [pilot, *args], env=env, capture_output=True, text=True, check=check
+            )
 
         run("db", "upgrade")
         doctor = run("doctor", check=False)

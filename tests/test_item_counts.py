@@ -11,11 +11,20 @@ from tests.conftest import login
 def make_items(session, world):
     day = today()
     add = lambda severity, due: services.add_item(  # noqa: E731
-        session, world.staff, world.case_a, description=f"{severity} {due}", severity=severity,
-        due_date=due, today=day,
+        session,
+        world.staff,
+        world.case_a,
+        description=f"{severity} {due}",
+        severity=severity,
+        due_date=due,
+        today=day,
     )
-    items = [add("severe", day), add("severe", day + timedelta(days=9)),
-             add("general", day + timedelta(days=9)), add("general", day + timedelta(days=9))]
+    items = [
+        add("severe", day),
+        add("severe", day + timedelta(days=9)),
+        add("general", day + timedelta(days=9)),
+        add("general", day + timedelta(days=9)),
+    ]
     for item in items[1:3]:
         services.work(session, world.firm_user_a, item, version=None, measure="措施")
         services.submit(session, world.firm_user_a, item, evidence_required=False)
@@ -49,5 +58,3 @@ def test_no_items_show_a_dash(client, world):
     login(client, "staff")
     page = client.get(f"/?batch={world.batch.id}").get_data(as_text=True)
     assert f'data-items="{world.case_b.id}">—' in page
-
-

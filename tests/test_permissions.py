@@ -47,87 +47,222 @@ ROUTES = [
     Route("cases.show", "GET", "/cases/{case_a}", CASE_READERS),
     Route("cases.withdraw", "POST", "/cases/{case_a}/withdraw", STAFF, {"reason": "r"}, (302,)),
     Route("cases.reinstate", "POST", "/cases/{case_a}/reinstate", set(), {"reason": "r"}, (302,)),
-    Route("cases.mark_stage", "POST", "/cases/{case_a}/stages/training/mark", STAFF,
-          {"reason": "r"}, (302,)),
-    Route("cases.unmark_stage", "POST", "/cases/{case_a}/stages/training/unmark", STAFF,
-          {"reason": "r"}, (302,)),
+    Route(
+        "cases.mark_stage",
+        "POST",
+        "/cases/{case_a}/stages/training/mark",
+        STAFF,
+        {"reason": "r"},
+        (302,),
+    ),
+    Route(
+        "cases.unmark_stage",
+        "POST",
+        "/cases/{case_a}/stages/training/unmark",
+        STAFF,
+        {"reason": "r"},
+        (302,),
+    ),
     Route("cases.due_dates", "GET", "/cases/{case_a}/due-dates", STAFF),
     Route("cases.experts", "GET", "/cases/{case_a}/experts", STAFF),
     Route("survey.edit", "GET", "/cases/{case_a}/survey", CASE_READERS),
-    Route("survey.edit", "POST", "/cases/{case_a}/survey", STAFF | {"firm_own"},
-          {"save_draft": "y"}, (302,)),
-    Route("survey.analysis", "POST", "/cases/{case_a}/analysis", STAFF, {"analysis": "a"},
-          (302,)),
+    Route(
+        "survey.edit",
+        "POST",
+        "/cases/{case_a}/survey",
+        STAFF | {"firm_own"},
+        {"save_draft": "y"},
+        (302,),
+    ),
+    Route("survey.analysis", "POST", "/cases/{case_a}/analysis", STAFF, {"analysis": "a"}, (302,)),
     Route("files.download", "GET", "/files/{doc_a}", CASE_READERS),
     Route("files.upload_case_document", "POST", "/files/cases/{case_a}", STAFF, {}, (302,)),
     Route("visits.new", "GET", "/cases/{case_a}/visits/new", {"expert_assigned"}),
-    Route("visits.new", "POST", "/cases/{case_a}/visits/new", {"expert_assigned"},
-          {"visit_date": "2026-06-10", "hours": "2", "activities": "a"}, (302,)),
+    Route(
+        "visits.new",
+        "POST",
+        "/cases/{case_a}/visits/new",
+        {"expert_assigned"},
+        {"visit_date": "2026-06-10", "hours": "2", "activities": "a"},
+        (302,),
+    ),
     Route("visits.show", "GET", "/visits/{visit_a}", CASE_READERS),
-    Route("visits.confirm", "POST", "/visits/{visit_a}/confirm", STAFF | {"firm_own"},
-          {"reason": "r"}, (302,)),
-    Route("visits.dispute", "POST", "/visits/{visit_a}/dispute", {"firm_own"}, {"comment": "c"},
-          (302,)),
+    Route(
+        "visits.confirm",
+        "POST",
+        "/visits/{visit_a}/confirm",
+        STAFF | {"firm_own"},
+        {"reason": "r"},
+        (302,),
+    ),
+    Route(
+        "visits.dispute",
+        "POST",
+        "/visits/{visit_a}/dispute",
+        {"firm_own"},
+        {"comment": "c"},
+        (302,),
+    ),
     Route("visits.hours", "GET", "/batches/{batch}/hours", STAFF),
     # The diagnosis: the batch has no framework here, so a permitted write is refused with a
     # message and a redirect; the firm sees no draft (404), like a case it may not see.
-    Route("diagnosis.edit", "GET", "/cases/{case_a}/diagnosis/baseline",
-          STAFF | {"expert_assigned"}),
-    Route("diagnosis.save_scores", "POST", "/cases/{case_a}/diagnosis/baseline/scores",
-          {"expert_assigned"}, {}, (302,)),
-    Route("diagnosis.add_finding", "POST", "/cases/{case_a}/diagnosis/baseline/findings",
-          {"expert_assigned"}, {"finding-description": "d"}, (302,)),
-    Route("diagnosis.remove_finding", "POST",
-          "/cases/{case_a}/diagnosis/baseline/findings/1/remove", {"expert_assigned"}, {}, (302,)),
-    Route("diagnosis.add_target", "POST", "/cases/{case_a}/diagnosis/baseline/targets",
-          {"expert_assigned"}, {"target-target": "1"}, (302,)),
-    Route("diagnosis.remove_target", "POST",
-          "/cases/{case_a}/diagnosis/baseline/targets/1/remove", {"expert_assigned"}, {}, (302,)),
-    Route("diagnosis.submit", "POST", "/cases/{case_a}/diagnosis/baseline/submit",
-          {"expert_assigned"}, {}, (302,)),
-    Route("diagnosis.return_diagnosis", "POST", "/cases/{case_a}/diagnosis/baseline/return",
-          STAFF, {"return-comment": "c"}, (302,)),
-    Route("diagnosis.accept", "POST", "/cases/{case_a}/diagnosis/baseline/accept", STAFF, {},
-          (302,)),
+    Route(
+        "diagnosis.edit", "GET", "/cases/{case_a}/diagnosis/baseline", STAFF | {"expert_assigned"}
+    ),
+    Route(
+        "diagnosis.save_scores",
+        "POST",
+        "/cases/{case_a}/diagnosis/baseline/scores",
+        {"expert_assigned"},
+        {},
+        (302,),
+    ),
+    Route(
+        "diagnosis.add_finding",
+        "POST",
+        "/cases/{case_a}/diagnosis/baseline/findings",
+        {"expert_assigned"},
+        {"finding-description": "d"},
+        (302,),
+    ),
+    Route(
+        "diagnosis.remove_finding",
+        "POST",
+        "/cases/{case_a}/diagnosis/baseline/findings/1/remove",
+        {"expert_assigned"},
+        {},
+        (302,),
+    ),
+    Route(
+        "diagnosis.add_target",
+        "POST",
+        "/cases/{case_a}/diagnosis/baseline/targets",
+        {"expert_assigned"},
+        {"target-target": "1"},
+        (302,),
+    ),
+    Route(
+        "diagnosis.remove_target",
+        "POST",
+        "/cases/{case_a}/diagnosis/baseline/targets/1/remove",
+        {"expert_assigned"},
+        {},
+        (302,),
+    ),
+    Route(
+        "diagnosis.submit",
+        "POST",
+        "/cases/{case_a}/diagnosis/baseline/submit",
+        {"expert_assigned"},
+        {},
+        (302,),
+    ),
+    Route(
+        "diagnosis.return_diagnosis",
+        "POST",
+        "/cases/{case_a}/diagnosis/baseline/return",
+        STAFF,
+        {"return-comment": "c"},
+        (302,),
+    ),
+    Route(
+        "diagnosis.accept", "POST", "/cases/{case_a}/diagnosis/baseline/accept", STAFF, {}, (302,)
+    ),
     # Rectification: item_a is open, so a permitted verify or return is refused with a message
     # and a redirect (only a submitted item can be); the firm's upload without a file and its
     # submit without a measure get the item page back with the message (400).
     Route("rectification.checklist", "GET", "/cases/{case_a}/items", CASE_READERS),
-    Route("rectification.add", "POST", "/cases/{case_a}/items", STAFF | {"expert_assigned"},
-          {"description": "d", "severity": "general"}, (302,)),
+    Route(
+        "rectification.add",
+        "POST",
+        "/cases/{case_a}/items",
+        STAFF | {"expert_assigned"},
+        {"description": "d", "severity": "general"},
+        (302,),
+    ),
     Route("rectification.show", "GET", "/items/{item_a}", CASE_READERS),
-    Route("rectification.work", "POST", "/items/{item_a}/work", {"firm_own"},
-          {"measure": "m", "version": "1"}, (302,)),
+    Route(
+        "rectification.work",
+        "POST",
+        "/items/{item_a}/work",
+        {"firm_own"},
+        {"measure": "m", "version": "1"},
+        (302,),
+    ),
     Route("rectification.upload", "POST", "/items/{item_a}/evidence", {"firm_own"}, {}, (400,)),
-    Route("rectification.submit", "POST", "/items/{item_a}/submit", {"firm_own"},
-          {"version": "1"}, (400,)),
-    Route("rectification.verify", "POST", "/items/{item_a}/verify", {"expert_assigned"}, {},
-          (302,)),
-    Route("rectification.return_item", "POST", "/items/{item_a}/return", {"expert_assigned"},
-          {"reason": "r"}, (302,)),
-    Route("rectification.waive", "POST", "/items/{item_a}/waive", STAFF, {"reason": "r"},
-          (302,)),
-    Route("rectification.queue", "GET", "/verification",
-          STAFF | {"expert_assigned", "expert_other"}),
+    Route(
+        "rectification.submit",
+        "POST",
+        "/items/{item_a}/submit",
+        {"firm_own"},
+        {"version": "1"},
+        (400,),
+    ),
+    Route(
+        "rectification.verify", "POST", "/items/{item_a}/verify", {"expert_assigned"}, {}, (302,)
+    ),
+    Route(
+        "rectification.return_item",
+        "POST",
+        "/items/{item_a}/return",
+        {"expert_assigned"},
+        {"reason": "r"},
+        (302,),
+    ),
+    Route("rectification.waive", "POST", "/items/{item_a}/waive", STAFF, {"reason": "r"}, (302,)),
+    Route(
+        "rectification.queue", "GET", "/verification", STAFF | {"expert_assigned", "expert_other"}
+    ),
     # Training: training_a (2026-06-10, past) invites case_a only and has material_a. A firm or
     # expert with a case of the batch sees the calendar; the session itself only the firm invited.
     Route("training.calendar", "GET", "/batches/{batch}/training", EVERYONE - {"expert_other"}),
     Route("training.new", "GET", "/batches/{batch}/training/new", STAFF),
-    Route("training.new", "POST", "/batches/{batch}/training/new", STAFF,
-          {"topic": "t", "day": "2026-06-20", "start_time": "09:30", "hours": "2", "place": "p",
-           "trainer": "t", "case_ids": ["{case_a}"]}, (302,)),
+    Route(
+        "training.new",
+        "POST",
+        "/batches/{batch}/training/new",
+        STAFF,
+        {
+            "topic": "t",
+            "day": "2026-06-20",
+            "start_time": "09:30",
+            "hours": "2",
+            "place": "p",
+            "trainer": "t",
+            "case_ids": ["{case_a}"],
+        },
+        (302,),
+    ),
     Route("training.show", "GET", "/training/{training_a}", CASE_READERS),
     Route("training.edit", "GET", "/training/{training_a}/edit", STAFF),
-    Route("training.edit", "POST", "/training/{training_a}/edit", STAFF,
-          {"topic": "t", "day": "2026-06-10", "start_time": "09:30", "hours": "2", "place": "p",
-           "trainer": "t", "case_ids": ["{case_a}"]}, (302,)),
+    Route(
+        "training.edit",
+        "POST",
+        "/training/{training_a}/edit",
+        STAFF,
+        {
+            "topic": "t",
+            "day": "2026-06-10",
+            "start_time": "09:30",
+            "hours": "2",
+            "place": "p",
+            "trainer": "t",
+            "case_ids": ["{case_a}"],
+        },
+        (302,),
+    ),
     # Nothing posted for any firm: the sheet is saved unchanged.
-    Route("training.attendance", "POST", "/training/{training_a}/attendance", STAFF, {},
-          (302,)),
+    Route("training.attendance", "POST", "/training/{training_a}/attendance", STAFF, {}, (302,)),
     Route("files.download", "GET", "/files/{material_a}", EVERYONE - {"expert_other"}),
     Route("training.add_coaching", "GET", "/cases/{case_a}/coaching", {"expert_assigned"}),
-    Route("training.add_coaching", "POST", "/cases/{case_a}/coaching", {"expert_assigned"},
-          {"coached_on": "2026-06-12", "hours": "1.5", "topic": "t"}, (302,)),
+    Route(
+        "training.add_coaching",
+        "POST",
+        "/cases/{case_a}/coaching",
+        {"expert_assigned"},
+        {"coached_on": "2026-06-12", "hours": "1.5", "topic": "t"},
+        (302,),
+    ),
     # The follow-up plan, on case_p (firm A's case in a second batch, expert_a its lead): version
     # 1 approved, version 2 a draft with an action and a target revision. The firm reads approved
     # versions only (plan.edit sends it to the one in force). Approving or returning the draft is
@@ -136,46 +271,127 @@ ROUTES = [
     Route("plan.version", "GET", "/cases/{case_p}/plan/versions/1", CASE_READERS),
     Route("plan.version", "GET", "/cases/{case_p}/plan/versions/2", STAFF | LEAD),
     Route("plan.save", "POST", "/cases/{case_p}/plan/save", LEAD, {"summary": "s"}, (302,)),
-    Route("plan.add_action", "POST", "/cases/{case_p}/plan/actions", LEAD,
-          {"action-what": "w", "action-owner": "o", "action-start_date": "2026-07-01",
-           "action-due_date": "2026-08-01", "action-finding_id": "0"}, (302,)),
-    Route("plan.remove_action", "POST", "/cases/{case_p}/plan/actions/{plan_action}/remove",
-          LEAD, {}, (302,)),
-    Route("plan.revise_target", "POST", "/cases/{case_p}/plan/revisions", LEAD,
-          {"revision-target_id": "{work_target}", "revision-new_target": "99",
-           "revision-new_date": "2027-01-31", "revision-reason": "r"}, (302,)),
-    Route("plan.remove_revision", "POST",
-          "/cases/{case_p}/plan/revisions/{plan_revision}/remove", LEAD, {}, (302,)),
+    Route(
+        "plan.add_action",
+        "POST",
+        "/cases/{case_p}/plan/actions",
+        LEAD,
+        {
+            "action-what": "w",
+            "action-owner": "o",
+            "action-start_date": "2026-07-01",
+            "action-due_date": "2026-08-01",
+            "action-finding_id": "0",
+        },
+        (302,),
+    ),
+    Route(
+        "plan.remove_action",
+        "POST",
+        "/cases/{case_p}/plan/actions/{plan_action}/remove",
+        LEAD,
+        {},
+        (302,),
+    ),
+    Route(
+        "plan.revise_target",
+        "POST",
+        "/cases/{case_p}/plan/revisions",
+        LEAD,
+        {
+            "revision-target_id": "{work_target}",
+            "revision-new_target": "99",
+            "revision-new_date": "2027-01-31",
+            "revision-reason": "r",
+        },
+        (302,),
+    ),
+    Route(
+        "plan.remove_revision",
+        "POST",
+        "/cases/{case_p}/plan/revisions/{plan_revision}/remove",
+        LEAD,
+        {},
+        (302,),
+    ),
     Route("plan.submit", "POST", "/cases/{case_p}/plan/submit", LEAD, {}, (302,)),
     Route("plan.new_version", "POST", "/cases/{case_p}/plan/new-version", LEAD, {}, (302,)),
     Route("plan.approve", "POST", "/cases/{case_p}/plan/approve", STAFF, {}, (302,)),
-    Route("plan.return_plan", "POST", "/cases/{case_p}/plan/return", STAFF,
-          {"return-comment": "c"}, (302,)),
+    Route(
+        "plan.return_plan",
+        "POST",
+        "/cases/{case_p}/plan/return",
+        STAFF,
+        {"return-comment": "c"},
+        (302,),
+    ),
     # Stage 6 and closing on case_a, whose plan is not approved: a permitted input is refused
     # with a message and a redirect (the verdict: the form back with the service's refusal).
     # Reopening needs a closed case: case_closed, firm A's case in another batch, expert_a lead.
     Route("evaluation.show", "GET", "/cases/{case_a}/evaluation", CASE_READERS),
-    Route("evaluation.enter_actual", "POST", "/cases/{case_a}/evaluation/targets/1/actual",
-          {"expert_assigned"}, {"t1-actual": "1"}, (302,)),
-    Route("evaluation.check_actual", "POST", "/cases/{case_a}/evaluation/actuals/1/check",
-          STAFF, {"seen": "1"}, (302,)),
-    Route("evaluation.rate", "POST", "/cases/{case_a}/evaluation/ratings/overall",
-          STAFF | {"firm_own"}, {"rateoverall-professionalism": "5"}, (302,)),
-    Route("evaluation.assessment", "POST", "/cases/{case_a}/evaluation/assessment",
-          {"expert_assigned"}, {"assessment-assessment": "a"}, (302,)),
-    Route("evaluation.verdict", "POST", "/cases/{case_a}/evaluation/verdict", STAFF,
-          {"verdict-verdict": "met"}, (400,)),
+    Route(
+        "evaluation.enter_actual",
+        "POST",
+        "/cases/{case_a}/evaluation/targets/1/actual",
+        {"expert_assigned"},
+        {"t1-actual": "1"},
+        (302,),
+    ),
+    Route(
+        "evaluation.check_actual",
+        "POST",
+        "/cases/{case_a}/evaluation/actuals/1/check",
+        STAFF,
+        {"seen": "1"},
+        (302,),
+    ),
+    Route(
+        "evaluation.rate",
+        "POST",
+        "/cases/{case_a}/evaluation/ratings/overall",
+        STAFF | {"firm_own"},
+        {"rateoverall-professionalism": "5"},
+        (302,),
+    ),
+    Route(
+        "evaluation.assessment",
+        "POST",
+        "/cases/{case_a}/evaluation/assessment",
+        {"expert_assigned"},
+        {"assessment-assessment": "a"},
+        (302,),
+    ),
+    Route(
+        "evaluation.verdict",
+        "POST",
+        "/cases/{case_a}/evaluation/verdict",
+        STAFF,
+        {"verdict-verdict": "met"},
+        (400,),
+    ),
     Route("evaluation.close", "POST", "/cases/{case_a}/evaluation/close", STAFF, {}, (302,)),
-    Route("evaluation.reopen", "POST", "/cases/{case_closed}/evaluation/reopen", STAFF,
-          {"reopen-reason": "r"}, (302,)),
+    Route(
+        "evaluation.reopen",
+        "POST",
+        "/cases/{case_closed}/evaluation/reopen",
+        STAFF,
+        {"reopen-reason": "r"},
+        (302,),
+    ),
     Route("evaluation.batch_results", "GET", "/batches/{batch}/results", STAFF),
     Route("batches.index", "GET", "/batches/", STAFF),
     Route("batches.new", "GET", "/batches/new", STAFF),
     Route("batches.show", "GET", "/batches/{batch}", STAFF),
     Route("batches.edit", "GET", "/batches/{batch}/edit", STAFF),
     # No firm is outside the batch, so staff get the form back with its message (400).
-    Route("batches.open_cases", "POST", "/batches/{batch}/cases", STAFF,
-          {"firm_ids": ["{firm_a}"]}, (302, 400)),
+    Route(
+        "batches.open_cases",
+        "POST",
+        "/batches/{batch}/cases",
+        STAFF,
+        {"firm_ids": ["{firm_a}"]},
+        (302, 400),
+    ),
     Route("firms.index", "GET", "/firms/", STAFF),
     Route("firms.new", "GET", "/firms/new", STAFF),
     Route("firms.show", "GET", "/firms/{firm_a}", STAFF),
@@ -191,10 +407,15 @@ ROUTES = [
     Route("accounts.users", "GET", "/users", {"admin"}),
     Route("accounts.new_user", "GET", "/users/new", {"admin"}),
     Route("accounts.edit_user", "GET", "/users/{firm_user_b}", {"admin"}),
-    Route("accounts.reset_password", "POST", "/users/{firm_user_b}/password", {"admin"},
-          {"pw-password": "new-password-1", "pw-confirm": "new-password-1"}, (302,)),
-    Route("accounts.toggle_active", "POST", "/users/{firm_user_b}/active", {"admin"}, {},
-          (302,)),
+    Route(
+        "accounts.reset_password",
+        "POST",
+        "/users/{firm_user_b}/password",
+        {"admin"},
+        {"pw-password": "new-password-1", "pw-confirm": "new-password-1"},
+        (302,),
+    ),
+    Route("accounts.toggle_active", "POST", "/users/{firm_user_b}/active", {"admin"}, {}, (302,)),
 ]
 
 #: Routes open to anyone (no data behind them) or that only sign in/out.
@@ -211,7 +432,9 @@ def call(client, route: Route, world):
     if route.method == "GET":
         return client.get(url)
     data = {
-        key: [resolve(v, world) for v in value] if isinstance(value, list) else resolve(value, world)
+        key: [resolve(v, world) for v in value]
+        if isinstance(value, list)
+        else resolve(value, world)
         for key, value in route.data.items()
     }
     return client.post(url, data=data)
@@ -260,8 +483,14 @@ def _report_job(session, world):
     store(session, world.staff, world.case_a, Rendered(factories.pdf_bytes(), 1))
     (reports_root() / "batches").mkdir(parents=True, exist_ok=True)
     (reports_root() / "batches" / "test.zip").write_bytes(b"PK\x05\x06" + bytes(18))
-    job = ReportJob(batch_id=world.batch.id, requested_by_id=world.staff.id, status="done",
-                    total=2, done=2, storage_key="batches/test.zip")
+    job = ReportJob(
+        batch_id=world.batch.id,
+        requested_by_id=world.staff.id,
+        status="done",
+        total=2,
+        done=2,
+        storage_key="batches/test.zip",
+    )
     session.add(job)
     session.flush()
     return job
@@ -409,7 +638,10 @@ def test_withdrawn_case_can_be_reinstated_by_staff_only(client, world, session):
     session.commit()
     for who in ("expert_assigned", "firm_own"):
         login(client, USERS[who])
-        assert client.post(f"/cases/{world.case_a.id}/reinstate", data={"reason": "x"}).status_code == 403
+        assert (
+            client.post(f"/cases/{world.case_a.id}/reinstate", data={"reason": "x"}).status_code
+            == 403
+        )
         client.post("/logout")
     login(client, "staff")
     response = client.post(f"/cases/{world.case_a.id}/reinstate", data={"reason": "back"})

@@ -34,14 +34,16 @@ def pdf_text(path, first: int | None = None, last: int | None = None) -> str:
     args = ["pdftotext", "-layout"]
     if first:
         args += ["-f", str(first), "-l", str(last or first)]
-    return subprocess.run([*args, str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        [*args, str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def pdf_pages(path) -> int:
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
-    return int(next(line.split()[-1] for line in info.stdout.splitlines()
-                    if line.startswith("Pages:")))
+    return int(
+        next(line.split()[-1] for line in info.stdout.splitlines() if line.startswith("Pages:"))
+    )
 
 
 @pytest.fixture
@@ -60,8 +62,9 @@ def render(app, session, tmp_path):
 
 def test_the_cjk_font_is_embedded_and_every_section_is_there(app, render, world):
     path, rendered = render(world.case_a.id)
-    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
-                           check=True).stdout
+    fonts = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     assert "Pilot-Sans-SC" in fonts and "Pilot-Serif-SC" in fonts
     for line in fonts.splitlines()[2:]:
         assert line.split()[-5] == "yes", f"font not embedded: {line}"  # the "emb" column
@@ -83,12 +86,19 @@ def test_an_open_case_is_marked_draft_on_every_page(app, render, world):
         assert mark in pdf_text(path, page)
 
 
-def test_a_long_rectification_list_repeats_its_header_and_numbers_pages(app, session, render,
-                                                                         world):
+def test_a_long_rectification_list_repeats_its_header_and_numbers_pages(
+    app, session, render, world
+):
     for n in range(120):
-        items.add_item(session, world.staff, world.case_a,
-                       description=f"整改项第{n + 1}条：关键工序记录不完整，需补充过程能力分析",
-                       severity="general", due_date=today() + timedelta(days=30), today=today())
+        items.add_item(
+            session,
+            world.staff,
+            world.case_a,
+            description=f"整改项第{n + 1}条：关键工序记录不完整，需补充过程能力分析",
+            severity="general",
+            due_date=today() + timedelta(days=30),
+            today=today(),
+        )
     session.commit()
     path, _rendered = render(world.case_a.id)
     pages = pdf_pages(path)
@@ -113,8 +123,14 @@ def test_the_report_shows_no_draft_diagnosis(app, session, render, world):
     set_batch_frameworks(session, world.batch.id, [f.id for f in frameworks])
     d = diagnosis.start(session, world.expert_a, world.case_a)
     item = frameworks[0].items[0]
-    diagnosis.add_finding(session, world.expert_a, d, item_id=item.id,
-                          description="草稿中的问题不应出现在报告里", severity="general")
+    diagnosis.add_finding(
+        session,
+        world.expert_a,
+        d,
+        item_id=item.id,
+        description="草稿中的问题不应出现在报告里",
+        severity="general",
+    )
     session.commit()
     path, _rendered = render(world.case_a.id)
     assert "草稿中的问题" not in pdf_text(path)
@@ -140,7 +156,9 @@ def test_closed_demo_case_downloads_its_final_report_and_only_its_own(app, clien
     case = closed[0]
     firm = session.get(Firm, case.firm_id)
     other = session.exec(select(Case).where(Case.id != case.id)).first()
-    username = f"firm{sorted(f.id for f in session.exec(select(Firm)).all()).index(firm.id) + 1:02d}"
+    username = (
+        f"firm{sorted(f.id for f in session.exec(select(Firm)).all()).index(firm.id) + 1:02d}"
+    )
     login(client, username, "pilot-demo-2026")
     response = client.get(f"/cases/{case.id}/report", follow_redirects=True)
     assert response.status_code == 200

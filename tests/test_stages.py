@@ -16,16 +16,23 @@ from pilot.stages import (
 )
 
 START = date(2026, 3, 2)
-WEEKS = {"survey": 3, "diagnosis": 8, "rectification": 20, "training": 20, "plan": 22,
-         "evaluation": 26}
+WEEKS = {
+    "survey": 3,
+    "diagnosis": 8,
+    "rectification": 20,
+    "training": 20,
+    "plan": 22,
+    "evaluation": 26,
+}
 DUE = {code: START + timedelta(weeks=w) for code, w in WEEKS.items()}
 EARLY = START + timedelta(days=1)  # before every due date
 
 
 def facts(*done: str, **kw) -> CaseFacts:
     """Facts under which the named stages' own rules are met."""
-    f = CaseFacts(case_id=1, due=dict(DUE), marks={c: "done" for c in done if c in MANUAL_STAGES},
-                  **kw)
+    f = CaseFacts(
+        case_id=1, due=dict(DUE), marks={c: "done" for c in done if c in MANUAL_STAGES}, **kw
+    )
     if "survey" in done:
         f.survey_submitted = f.analysis_written = True
     if "diagnosis" in done:

@@ -44,9 +44,7 @@ class UserForm(FlaskForm):
 
 
 class NewUserForm(UserForm):
-    password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(min=8, max=200)]
-    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(
         _l("Repeat password"),
         validators=[EqualTo("password", message=_l("The passwords do not match."))],

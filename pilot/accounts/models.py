@@ -50,4 +50,3 @@ class User(UserMixin, SQLModel, table=True):
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.ADMIN, Role.STAFF)
-

@@ -164,4 +164,3 @@ def toggle_active(user_id: int):
                 "success",
             )
     return redirect(url_for("accounts.users"))
-

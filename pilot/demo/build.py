@@ -354,11 +354,15 @@ def load_demo(session: Session) -> str:
             closed.append(case.id)
         if i == 17:
             withdraw_case(session, demo.clerk, case, "企业生产线搬迁，申请退出本批试点")
-    active = [c.id for c in session.exec(select(Case).where(Case.batch_id == demo.batch.id)).all()
-              if not c.is_withdrawn]
+    active = [
+        c.id
+        for c in session.exec(select(Case).where(Case.batch_id == demo.batch.id)).all()
+        if not c.is_withdrawn
+    ]
     for training_session in demo.sessions:
-        training.save_session(session, demo.clerk, demo.batch, training_session,
-                              case_ids=active, finding_ids=[])
+        training.save_session(
+            session, demo.clerk, demo.batch, training_session, case_ids=active, finding_ids=[]
+        )
     session.commit()
     # Closing files the final report, as the close button does.
     for case_id in closed:

@@ -87,8 +87,14 @@ def save_survey(
             survey.submitted_by_id = actor.id
     action = "submit" if submit else "save"
     log(
-        session, actor, survey, action, case_id=case.id, before=before,
-        after=snapshot(survey, SURVEY_FIELDS), public=submit,
+        session,
+        actor,
+        survey,
+        action,
+        case_id=case.id,
+        before=before,
+        after=snapshot(survey, SURVEY_FIELDS),
+        public=submit,
     )
     return survey
 
@@ -104,8 +110,14 @@ def write_analysis(session: Session, actor: User, case: Case, analysis: str) -> 
     survey.analysis_at = utcnow()
     survey.analysis_by_id = actor.id
     log(
-        session, actor, survey, "analysis", case_id=case.id, before=before,
-        after={"analysis": survey.analysis}, public=True,
+        session,
+        actor,
+        survey,
+        "analysis",
+        case_id=case.id,
+        before=before,
+        after={"analysis": survey.analysis},
+        public=True,
     )
     return survey
 
