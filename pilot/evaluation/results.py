@@ -1,0 +1,205 @@
+"""The batch's results page: per case, targets met and average achievement, the before/after of
+the final re-scoring, the verdict and, while open, why it is not closed yet; over the batch,
+their totals and averages, the verdicts and the ratings of each expert. Withdrawn cases are
+listed, not counted."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, select
+
+from pilot.accounts.models import User
+from pilot.batches.models import Batch
+from pilot.cases.models import Case
+from pilot.database import today
+from pilot.diagnosis.models import Diagnosis, DiagnosisFramework, DiagnosisStatus, Round, WorkTarget
+from pilot.evaluation import services
+from pilot.evaluation.changes import (
+    FrameworkChange,
+    average_changes,
+    change_chart,
+    changes_between,
+    mean,
+)
+from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
+from pilot.evaluation.ratings import RatingSummary, summarise
+from pilot.evaluation.stage import achievement_of, missing
+from pilot.extensions import db
+from pilot.firms.models import Firm
+from pilot.frameworks.models import Framework, FrameworkCategory
+from pilot.stages import STATUS_LABELS, CaseFacts, Progress, Status, evaluate, load_facts
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    firm: Firm
+    progress: Progress
+    facts: CaseFacts
+    targets: int = 0
+    met: int = 0
+    #: Achievement of each checked actual, percent.
+    achievements: list[Decimal] = field(default_factory=list)
+    changes: list[FrameworkChange] = field(default_factory=list)
+    verdict: str | None = None
+
+    @property
+    def average(self) -> Decimal | None:
+        return mean(self.achievements) if self.achievements else None
+
+    @property
+    def counted(self) -> bool:
+        """Withdrawn cases left the pilot: they are listed, not counted."""
+        return not self.case.is_withdrawn
+
+    @property
+    def still_open(self) -> bool:
+        return not self.case.is_read_only
+
+    @property
+    def why(self) -> list[str]:
+        """Why an open case is not closed yet: each stage under way (stages 3–5 and 6 run side
+        by side), and for stage 6 what it still lacks."""
+        if self.progress["evaluation"].status == Status.DONE:
+            return [_("Ready to close")]
+        lines = []
+        for state in self.progress.stages:
+            if state.status in (Status.IN_PROGRESS, Status.OVERDUE):
+                lines.append(f"{state.stage.label} · {STATUS_LABELS[state.status]}")
+                if state.code == "evaluation":
+                    lines += missing(self.facts, self.progress)
+        return lines
+
+
+@dataclass
+class ExpertResult:
+    expert: User | None
+    summary: RatingSummary
+
+
+def _add_achievements(session: Session, results: dict[int, CaseResult], ids: list[int]) -> None:
+    """Work targets of accepted baselines, with their checked actuals' achievement."""
+    target_rows = session.exec(
+        select(WorkTarget, KpiActual)
+        .join(Diagnosis, Diagnosis.id == WorkTarget.diagnosis_id)
+        .join(KpiActual, KpiActual.target_id == WorkTarget.id, isouter=True)
+        .where(WorkTarget.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED)
+    ).all()
+    for target, actual in target_rows:
+        result = results[target.case_id]
+        result.targets += 1
+        if actual is not None and actual.checked_at is not None:
+            reached = achievement_of(target, actual.actual)
+            result.achievements.append(reached.percent)
+            result.met += reached.met
+
+
+def _add_changes(session: Session, results: dict[int, CaseResult], ids: list[int]) -> None:
+    """Before and after, for cases whose both rounds are accepted."""
+    diagnoses = session.exec(
+        select(Diagnosis)
+        .where(Diagnosis.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED)
+        .options(selectinload(Diagnosis.scores))
+    ).all()
+    rounds: dict[int, dict[str, Diagnosis]] = defaultdict(dict)
+    for diagnosis in diagnoses:
+        rounds[diagnosis.case_id][diagnosis.round] = diagnosis
+    paired = {cid: r for cid, r in rounds.items() if Round.BASELINE in r and Round.FINAL in r}
+    if not paired:
+        return
+    links = session.exec(
+        select(DiagnosisFramework).where(
+            DiagnosisFramework.diagnosis_id.in_([r[Round.BASELINE].id for r in paired.values()])
+        )
+    ).all()
+    frameworks = {
+        f.id: f
+        for f in session.exec(
+            select(Framework)
+            .where(Framework.id.in_({link.framework_id for link in links}))
+            .options(selectinload(Framework.categories).selectinload(FrameworkCategory.items))
+        ).all()
+    }
+    by_diagnosis: dict[int, list[Framework]] = defaultdict(list)
+    for link in links:
+        by_diagnosis[link.diagnosis_id].append(frameworks[link.framework_id])
+    for case_id, pair in paired.items():
+        used = sorted(
+            by_diagnosis[pair[Round.BASELINE].id], key=lambda f: (f.domain != "quality", f.id)
+        )
+        results[case_id].changes = changes_between(used, pair[Round.BASELINE], pair[Round.FINAL])
+
+
+def _ratings_by_expert(session: Session, ids: list[int]) -> dict[int | None, list[ServiceRating]]:
+    """Ratings of the batch's cases, per expert (None: the service overall)."""
+    ratings = session.exec(select(ServiceRating).where(ServiceRating.case_id.in_(ids))).all()
+    by_expert: dict[int | None, list[ServiceRating]] = defaultdict(list)
+    for rating in ratings:
+        by_expert[rating.expert_id].append(rating)
+    return by_expert
+
+
+def _expert_results(
+    session: Session, by_expert: dict[int | None, list[ServiceRating]]
+) -> list[ExpertResult]:
+    experts = {
+        u.id: u
+        for u in session.exec(select(User).where(User.id.in_([k for k in by_expert if k]))).all()
+    }
+    return sorted(
+        (ExpertResult(experts.get(k), summarise(v)) for k, v in by_expert.items() if k),
+        key=lambda r: r.expert.display_name if r.expert else "",
+    )
+
+
+def batch_summary(batch: Batch) -> dict:
+    """Everything the results page shows, in a fixed number of queries."""
+    session = db.session
+    rows = session.exec(
+        select(Case, Firm)
+        .join(Firm, Firm.id == Case.firm_id)
+        .where(Case.batch_id == batch.id)
+        .order_by(Firm.name, Case.id)
+    ).all()
+    cases = [c for c, _f in rows]
+    facts = load_facts(session, cases)
+    day = today()
+    results = {c.id: CaseResult(c, f, evaluate(facts[c.id], day), facts[c.id]) for c, f in rows}
+    ids = list(results)
+    if not ids:
+        ids = [-1]
+    _add_achievements(session, results, ids)
+    _add_changes(session, results, ids)
+    for case_id, verdict_code in session.exec(
+        select(Evaluation.case_id, Evaluation.verdict).where(Evaluation.case_id.in_(ids))
+    ).all():
+        results[case_id].verdict = verdict_code
+    by_expert = _ratings_by_expert(session, ids)
+    expert_results = _expert_results(session, by_expert)
+    counted = [r for r in results.values() if r.counted]
+    achievements = [a for r in counted for a in r.achievements]
+    verdicts = {code: 0 for code in services.VERDICT_LABELS}
+    for r in counted:
+        if r.verdict in verdicts:
+            verdicts[r.verdict] += 1
+    averages = average_changes(r.changes for r in counted if r.changes)
+    return {
+        "cases": list(results.values()),
+        "counted": len(counted),
+        "closed": sum(1 for r in counted if r.case.is_closed),
+        "targets": sum(r.targets for r in counted),
+        "met": sum(r.met for r in counted),
+        "checked": len(achievements),
+        "average": mean(achievements) if achievements else None,
+        "averages": averages,
+        "charts": {c.framework_id: change_chart(c) for c in averages},
+        "experts": expert_results,
+        "overall_rating": summarise(by_expert.get(None, [])),
+        "verdicts": verdicts,
+        "no_verdict": sum(1 for r in counted if r.verdict is None),
+        "open_cases": [r for r in counted if r.still_open],
+        "withdrawn": [r for r in results.values() if not r.counted],
+    }
