@@ -67,7 +67,20 @@ def database_url(pg_database, tmp_path):
 
 
 class CSRFClient(FlaskClient):
-    """A test client that adds a valid CSRF token to form posts, so CSRF stays on in tests."""
+    """A test client that adds a valid CSRF token to form posts, so CSRF stays on in tests.
+
+    It reads the English interface, so tests can assert messages by their source text; the
+    Chinese default is tested on its own (forget_language) and the catalogue is checked whole.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        with self.session_transaction() as session:
+            session["lang"] = "en"
+
+    def forget_language(self) -> None:
+        with self.session_transaction() as session:
+            session.pop("lang", None)
 
     def csrf_token(self) -> str:
         with self.session_transaction() as session:

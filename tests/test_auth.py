@@ -47,6 +47,7 @@ def test_logout_ends_the_session(client, world):
 
 
 def test_chinese_by_default_english_on_request(client, world):
+    client.forget_language()
     login(client, "staff")
     assert 'lang="zh-CN"' in client.get("/").get_data(as_text=True)
     client.post("/language", data={"lang": "en", "next": "/"})
@@ -58,3 +59,14 @@ def test_unknown_case_is_the_404_page(client, world):
     response = client.get("/cases/999999")
     assert response.status_code == 404
     assert "<h1>404</h1>" in response.get_data(as_text=True)
+
+
+def test_chinese_interface_speaks_chinese_messages(client, world):
+    """The default language: a refused credit code gets its message in Chinese."""
+    client.forget_language()
+    login(client, "staff")
+    page = client.post("/firms/new", data={"name": "某企业", "credit_code": "91410100000000000X"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "统一社会信用代码无效" in text
+    assert "首页" in client.get("/").get_data(as_text=True)

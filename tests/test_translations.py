@@ -6,7 +6,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "pilot" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+CATALOGUE = ROOT / "pilot" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {
     "_": None,
     "gettext": None,

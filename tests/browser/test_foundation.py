@@ -39,7 +39,9 @@ def test_staff_board_and_case(page: Page, demo):
     expect(rows).to_have_count(DEMO_FIRMS)
     firm_links = rows.locator("td:first-child a")
     assert sorted(firm_links.all_inner_texts()) == demo.firm_names
-    overdue_rows = page.locator("table.board tbody tr[data-case]:has(.pill.st-overdue)")
+    overdue_rows = page.locator(
+        "table.board tbody tr[data-case]:has(td.stage-cell .pill.st-overdue)"
+    )
     expect(overdue_rows.first).to_be_visible()
     assert int(page.locator("[data-count=overdue]").inner_text()) >= 1
     screenshot(page, "staff-board")
