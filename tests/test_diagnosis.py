@@ -688,3 +688,24 @@ def test_radar_chart_escapes_its_labels():
     svg = str(radar_svg(_result(["<script>alert(1)</script>", "A&B", "资源"])))
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg and "A&amp;B" in svg
+
+
+def test_a_target_on_the_wrong_side_of_its_baseline_needs_confirmation(session, world):
+    """Higher is better but the target is below the baseline: refused until confirmed."""
+    set_batch_frameworks(session, world.batch.id, [f.id for f in load_shipped(session)])
+    draft = services.start(session, world.expert_a, world.case_a)
+    data = services.TargetInput(
+        name="顾客满意度",
+        unit="分",
+        direction="higher",
+        baseline=Decimal("90"),
+        target=Decimal("85"),
+        target_date=date(2026, 12, 1),
+    )
+    with pytest.raises(services.DiagnosisError) as refused:
+        services.add_target(session, world.expert_a, draft, data)
+    assert refused.value.field == "confirm_wrong_side"
+    assert session.exec(select(WorkTarget)).all() == []
+    data.confirmed_wrong_side = True
+    services.add_target(session, world.expert_a, draft, data)
+    assert len(session.exec(select(WorkTarget)).all()) == 1

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     Field,
@@ -202,6 +203,7 @@ class TargetForm(FlaskForm):
         _l("Target date"),
         validators=[InputRequired(message=_l("Give the date the target is due.")), in_pilot_years],
     )
+    confirm_wrong_side = BooleanField(_l("Yes, this target is meant to be no improvement"))
 
     def validate_baseline(self, field):
         _check_size(field)

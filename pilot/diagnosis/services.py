@@ -31,7 +31,7 @@ from pilot.diagnosis.models import (
     WorkTarget,
 )
 from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory, Scale
-from pilot.kpis.models import Direction, Kpi
+from pilot.kpis.models import Direction, Kpi, wrong_side
 from pilot.rectification.models import RectificationItem
 
 SEVERITY_LABELS = {
@@ -218,6 +218,8 @@ class TargetInput:
     unit: str = ""
     direction: str = ""
     baseline: Decimal | None = None
+    #: The user confirmed a target that is no improvement on its baseline.
+    confirmed_wrong_side: bool = False
 
 
 def add_target(
@@ -238,6 +240,14 @@ def add_target(
             raise DiagnosisError(_("Name the target or choose a KPI."), "name")
         if direction not in (Direction.HIGHER, Direction.LOWER):
             raise DiagnosisError(_("Say whether higher or lower is better."), "direction")
+    if wrong_side(direction, data.baseline, data.target) and not data.confirmed_wrong_side:
+        raise DiagnosisError(
+            _(
+                "This target is no improvement on its baseline for its direction. "
+                "Tick the box to confirm it is meant so."
+            ),
+            "confirm_wrong_side",
+        )
     target = WorkTarget(
         case_id=diagnosis.case_id,
         diagnosis_id=diagnosis.id,

@@ -216,6 +216,7 @@ def add_target(case_id: int, round_: str):
         unit=form.unit.data or "",
         direction=form.direction.data or "",
         baseline=baseline,
+        confirmed_wrong_side=form.confirm_wrong_side.data,
     )
     try:
         diagnosis = diagnosis or services.start(db.session, current_user, case, round_)

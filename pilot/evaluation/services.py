@@ -18,7 +18,7 @@ from pilot.cases.models import Case
 from pilot.database import utcnow
 from pilot.diagnosis.models import WorkTarget
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating, Verdict
-from pilot.kpis.models import Direction
+from pilot.kpis.models import Direction, wrong_side
 from pilot.stages import facts_of
 
 VERDICT_LABELS = {
@@ -54,13 +54,6 @@ def achievement(
         return Achievement(Decimal(0), False)
     share = (actual - baseline) / (target - baseline) * HUNDRED
     return Achievement(max(Decimal(0), min(HUNDRED, share)), False)
-
-
-def wrong_side(direction: str, baseline: Decimal | None, target: Decimal) -> bool:
-    """A target that is not an improvement on its baseline (warn before saving it)."""
-    if baseline is None:
-        return False
-    return target < baseline if direction == Direction.HIGHER else target > baseline
 
 
 def actuals_of(session: Session, case: Case) -> dict[int, KpiActual]:

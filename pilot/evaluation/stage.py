@@ -26,6 +26,7 @@ from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
 from pilot.evaluation.ratings import visible_ratings
 from pilot.extensions import db
 from pilot.files.models import StoredFile
+from pilot.kpis.models import wrong_side
 from pilot.plan.models import TargetRevision
 from pilot.plan.services import approved_plan
 from pilot.rectification.models import RectificationItem
@@ -150,7 +151,7 @@ def _target_rows(case: Case, baseline: Diagnosis) -> list[TargetRow]:
                 shown,
                 awaiting_check=actual is not None and shown is None,
                 achievement=achievement_of(target, shown.actual) if shown else None,
-                wrong_side=services.wrong_side(target.direction, target.baseline, target.target),
+                wrong_side=wrong_side(target.direction, target.baseline, target.target),
                 evidence=files.get(shown.id, []) if shown else [],
                 revision=revisions.get(target.id),
             )

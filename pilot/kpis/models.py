@@ -1,5 +1,7 @@
 """The KPI catalogue (指标): common firm-level quality, market and brand indicators."""
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
@@ -7,6 +9,13 @@ from sqlmodel import Field, SQLModel
 class Direction:
     HIGHER = "higher"  # higher is better
     LOWER = "lower"  # lower is better
+
+
+def wrong_side(direction: str, baseline: Decimal | None, target: Decimal) -> bool:
+    """A target that is no improvement on its baseline (warned about, saved only if confirmed)."""
+    if baseline is None:
+        return False
+    return target < baseline if direction == Direction.HIGHER else target > baseline
 
 
 class Kpi(SQLModel, table=True):
