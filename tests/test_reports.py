@@ -3,6 +3,7 @@
 import hashlib
 import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask_babel import gettext
@@ -60,8 +61,18 @@ def render(app, session, tmp_path):
     return _render
 
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "reports"
+
+
 def test_the_cjk_font_is_embedded_and_every_section_is_there(app, render, world):
     path, rendered = render(world.case_a.id)
+    # Pages as pictures, to look at (pdftotext passes even when Chinese prints as boxes).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-l", "3", str(path), str(ARTIFACTS / "open-case")],
+        check=True,
+    )
+    assert sorted(ARTIFACTS.glob("open-case-*.png"))
     fonts = subprocess.run(
         ["pdffonts", str(path)], capture_output=True, text=True, check=True
     ).stdout
