@@ -34,16 +34,16 @@ run: install $(INSTANCE)/config.py
 	$(BIN)/pilot run --host 127.0.0.1 --port $(PORT)
 
 test: install
-	$(BIN)/ruff check pilot tests migrations/env.py
-	$(BIN)/ruff format --check pilot tests migrations/env.py
+	$(BIN)/ruff check pilot tests migrations/env.py benchmarks
+	$(BIN)/ruff format --check pilot tests migrations/env.py benchmarks
 	$(BIN)/pytest
 
 bench-report: install
 	$(BIN)/python benchmarks/report.py
 
 lint: $(BIN)/pilot
-	$(BIN)/ruff check --fix pilot tests migrations/env.py
-	$(BIN)/ruff format pilot tests migrations/env.py
+	$(BIN)/ruff check --fix pilot tests migrations/env.py benchmarks
+	$(BIN)/ruff format pilot tests migrations/env.py benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info

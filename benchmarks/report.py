@@ -61,9 +61,8 @@ def main() -> None:
             db.session.close()
             whole, rendered = timed(app_path)
             alone, _ = timed(lambda: pdf.render_html(html))
-        print(
-            f"one report (case {case_id}): {rendered.pages} pages, {len(rendered.pdf) / 1024:.0f} KiB"
-        )
+        size = len(rendered.pdf) / 1024
+        print(f"one report (case {case_id}): {rendered.pages} pages, {size:.0f} KiB")
         print(f"  app path (database → HTML → PDF): {whole:.2f} s (median of 5)")
         print(f"  WeasyPrint alone, same HTML:      {alone:.2f} s")
         print(f"  ratio: {whole / alone:.2f} ×  (goal ≤ 1.15 ×)")
