@@ -118,7 +118,7 @@ def record_attendance(
     names: str,
     count: int,
 ) -> Attendance:
-    """Record (or correct) who of a firm attended; a count of 0 removes the attendance."""
+    """Record (or correct) who of a firm attended; a count of 0 records the firm as absent."""
     if case.batch_id != training.batch_id:
         raise TrainingError(_("The firm is not in this session's batch."))
     if count < 0 or count > 500:
