@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from itsdangerous import URLSafeTimedSerializer
 from sqlmodel import SQLModel
 
@@ -126,8 +127,11 @@ def app(database_url, tmp_path):
 
 @pytest.fixture
 def session(app):
-    """The app's session inside an app context, for arranging data and checking results."""
-    with app.app_context():
+    """The app's session inside an app context, for arranging data and checking results.
+
+    Services called from a test speak English, like the test client's pages.
+    """
+    with app.app_context(), force_locale("en"):
         yield db.session
 
 

@@ -303,7 +303,7 @@ def test_batch_page_lists_its_cases_and_offers_the_other_firms(client, world, se
     html = page.get_data(as_text=True)
     assert f'href="/cases/{world.case_a.id}">甲企业有限公司</a>' in html
     assert f'href="/cases/{world.case_b.id}">乙企业有限公司</a>' in html
-    assert "金水区" in html  # the district of both firms
+    assert "Jinshui District" in html  # the district of both firms, in English
     open_form = html.split(f'action="/batches/{world.batch.id}/cases')[1].split("</form>")[0]
     assert f'value="{newcomer.id}"' in open_form and "丙企业有限公司" in open_form
     assert f'value="{world.firm_a.id}"' not in open_form

@@ -286,7 +286,7 @@ def test_firm_page_shows_profile_and_cases_across_batches(client, world, session
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert world.firm_a.credit_code in html
-    assert "金水区" in html
+    assert "Jinshui District" in html
     assert f'href="/cases/{world.case_a.id}"' in html and f'href="/cases/{case.id}"' in html
     assert html.index("2027年首批") < html.index(world.batch.name)  # the newest batch first
     assert f'href="/cases/{world.case_b.id}"' not in html
