@@ -9,8 +9,10 @@ import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlparse
 
 import pytest
 from flask import Flask
@@ -19,7 +21,7 @@ from werkzeug.serving import make_server
 
 from pilot.accounts.models import User
 from pilot.cases.models import Case
-from pilot.demo import load_demo
+from pilot.demo import DEMO_PASSWORD, load_demo
 from pilot.extensions import db
 from pilot.firms.models import Firm
 
@@ -170,3 +172,31 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def at_path(path: str):
+    return lambda url: urlparse(url).path == path
+
+
+def fill_login(page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form:has(#password) button[type=submit]").click()
+
+
+def sign_in(page, username: str) -> None:
+    fill_login(page, username, DEMO_PASSWORD)
+    page.wait_for_url(at_path("/"))
+    page.wait_for_load_state()
+
+
+@contextmanager
+def signed_in(browser, live_server, username: str, viewport=DESKTOP, **options):
+    """A fresh browser context signed in as a demo user, closed afterwards."""
+    context, page = _page(browser, live_server, viewport=viewport, **options)
+    try:
+        sign_in(page, username)
+        yield page
+    finally:
+        context.close()

@@ -2,8 +2,6 @@
 comment, the expert fixes and resubmits, staff accept it, the firm then sees its findings and
 targets. Selectors use ids, names, data attributes and URLs, never translated text."""
 
-from contextlib import contextmanager
-
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
@@ -17,8 +15,7 @@ from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.frameworks.models import Scale
 from pilot.kpis.models import Kpi
-from tests.browser.conftest import DESKTOP, PHONE, _page, screenshot
-from tests.browser.test_foundation import sign_in
+from tests.browser.conftest import PHONE, screenshot, sign_in, signed_in
 
 #: The demo firm with no diagnosis started (its survey is still a draft).
 FIRM = FIRMS[18][0]
@@ -60,16 +57,6 @@ def filing(app, live_server):
             "kpi": kpi.id,
             "url": f"/cases/{case.id}/diagnosis/baseline",
         }
-
-
-@contextmanager
-def signed_in(browser, live_server, username: str, viewport=DESKTOP, **options):
-    context, page = _page(browser, live_server, viewport=viewport, **options)
-    try:
-        sign_in(page, username)
-        yield page
-    finally:
-        context.close()
 
 
 def status_is(page: Page, status: str) -> None:

@@ -4,8 +4,6 @@ service (on a phone), staff accept the re-scoring, check the actuals, give the v
 the case; the batch's results with their charts. Selectors use ids, names, data attributes and
 URLs, never translated text."""
 
-from contextlib import contextmanager
-
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
@@ -16,8 +14,7 @@ from pilot.demo.data import FIRMS
 from pilot.diagnosis import services as diagnosis
 from pilot.extensions import db
 from pilot.firms.models import Firm
-from tests.browser.conftest import DESKTOP, PHONE, _page, screenshot
-from tests.browser.test_foundation import sign_in
+from tests.browser.conftest import PHONE, screenshot, sign_in, signed_in
 
 #: A demo firm with stages 1–5 done and nothing of stage 6 (DONE_STAGES[3] == 5).
 FIRM = FIRMS[3][0]
@@ -48,16 +45,6 @@ def evaluating(app, live_server):
             "url": f"/cases/{case.id}/evaluation",
             "final": f"/cases/{case.id}/diagnosis/final",
         }
-
-
-@contextmanager
-def signed_in(browser, live_server, username: str, viewport=DESKTOP, **options):
-    context, page = _page(browser, live_server, viewport=viewport, **options)
-    try:
-        sign_in(page, username)
-        yield page
-    finally:
-        context.close()
 
 
 def fits(page: Page, selector: str) -> bool:

@@ -3,32 +3,13 @@ the bundled CJK web font. Selectors use ids, names, data attributes, URLs and th
 names, never translated text, so they hold in Chinese and English alike."""
 
 import re
-from urllib.parse import urlparse
 
 from playwright.sync_api import Page, expect
 
-from pilot.demo import DEMO_PASSWORD
 from pilot.stages import STAGE_CODES
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import at_path, fill_login, screenshot, sign_in
 
 DEMO_FIRMS = 20
-
-
-def at_path(path: str):
-    return lambda url: urlparse(url).path == path
-
-
-def fill_login(page: Page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.locator("form:has(#password) button[type=submit]").click()
-
-
-def sign_in(page: Page, username: str) -> None:
-    fill_login(page, username, DEMO_PASSWORD)
-    page.wait_for_url(at_path("/"))
-    page.wait_for_load_state()
 
 
 def test_staff_board_and_case(page: Page, demo):

@@ -3,8 +3,6 @@ it with a comment, the expert fixes and resubmits, staff approve (认定); the f
 approved plan on its phone. Selectors use ids, names, data attributes and URLs, never translated
 text."""
 
-from contextlib import contextmanager
-
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
@@ -16,8 +14,7 @@ from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.plan import services
-from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, _page, screenshot
-from tests.browser.test_foundation import sign_in
+from tests.browser.conftest import PHONE, SCREENSHOTS, screenshot, sign_in, signed_in
 
 #: A demo firm whose baseline is accepted with two observations carried into the plan, and no
 #: plan started.
@@ -49,16 +46,6 @@ def drafting(app, live_server):
             "target": str(targets_of(session, case)[0].id),
             "url": f"/cases/{case.id}/plan",
         }
-
-
-@contextmanager
-def signed_in(browser, live_server, username: str, viewport=DESKTOP, **options):
-    context, page = _page(browser, live_server, viewport=viewport, **options)
-    try:
-        sign_in(page, username)
-        yield page
-    finally:
-        context.close()
 
 
 def status_is(page: Page, status: str) -> None:

@@ -16,8 +16,7 @@ from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.rectification.models import ItemStatus
 from pilot.rectification.services import items_of
-from tests.browser.conftest import SCREENSHOTS, screenshot
-from tests.browser.test_foundation import sign_in
+from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
 from tests.factories import pdf_bytes
 
 #: A demo firm whose diagnosis is accepted and whose items are spread over the statuses.
