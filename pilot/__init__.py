@@ -126,5 +126,6 @@ def register_template_helpers(app: Flask) -> None:
         today=today,
         get_locale=get_locale,
         event_label=event_label,
+        colon=lambda: "：" if get_locale().language == "zh" else ": ",
     )
     app.jinja_env.filters["plain_values"] = plain_values
