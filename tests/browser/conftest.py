@@ -200,3 +200,12 @@ def signed_in(browser, live_server, username: str, viewport=DESKTOP, **options):
         yield page
     finally:
         context.close()
+
+
+def demo_case(session, firm_name: str) -> Case:
+    """The demo case of the named firm, with its experts loaded."""
+    case = session.exec(
+        select(Case).join(Firm, Firm.id == Case.firm_id).where(Firm.name == firm_name)
+    ).one()
+    session.refresh(case, ["assignments"])
+    return case

@@ -7,15 +7,13 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from pilot.accounts.models import User
-from pilot.cases.models import Case
 from pilot.demo.data import FIRMS
 from pilot.diagnosis import services
 from pilot.diagnosis.models import Round
 from pilot.extensions import db
-from pilot.firms.models import Firm
 from pilot.frameworks.models import Scale
 from pilot.kpis.models import Kpi
-from tests.browser.conftest import PHONE, screenshot, sign_in, signed_in
+from tests.browser.conftest import PHONE, demo_case, screenshot, sign_in, signed_in
 
 #: The demo firm with no diagnosis started (its survey is still a draft).
 FIRM = FIRMS[18][0]
@@ -29,10 +27,7 @@ def filing(app, live_server):
     """The case, its lead expert and firm user; every item scored by the expert but 4.1.2."""
     with app.app_context():
         session = db.session
-        case = session.exec(
-            select(Case).join(Firm, Firm.id == Case.firm_id).where(Firm.name == FIRM)
-        ).one()
-        session.refresh(case, ["assignments"])
+        case = demo_case(session, FIRM)
         lead = case.lead_expert
         firm_user = session.exec(select(User).where(User.firm_id == case.firm_id)).first()
         diagnosis = services.start(session, lead, case, Round.BASELINE)

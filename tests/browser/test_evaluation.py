@@ -9,12 +9,10 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from pilot.accounts.models import User
-from pilot.cases.models import Case
 from pilot.demo.data import FIRMS
 from pilot.diagnosis import services as diagnosis
 from pilot.extensions import db
-from pilot.firms.models import Firm
-from tests.browser.conftest import PHONE, screenshot, sign_in, signed_in
+from tests.browser.conftest import PHONE, demo_case, screenshot, sign_in, signed_in
 
 #: A demo firm with stages 1–5 done and nothing of stage 6 (DONE_STAGES[3] == 5).
 FIRM = FIRMS[3][0]
@@ -26,10 +24,7 @@ def evaluating(app, live_server):
     """The case, its lead expert, firm user and work targets (with their baselines and goals)."""
     with app.app_context():
         session = db.session
-        case = session.exec(
-            select(Case).join(Firm, Firm.id == Case.firm_id).where(Firm.name == FIRM)
-        ).one()
-        session.refresh(case, ["assignments"])
+        case = demo_case(session, FIRM)
         firm_user = session.exec(select(User).where(User.firm_id == case.firm_id)).first()
         targets = [
             {"id": t.id, "baseline": t.baseline, "target": t.target, "direction": t.direction}

@@ -8,13 +8,11 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from pilot.accounts.models import User
-from pilot.cases.models import Case
 from pilot.demo.data import FIRMS
 from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
-from pilot.firms.models import Firm
 from pilot.plan import services
-from tests.browser.conftest import PHONE, SCREENSHOTS, screenshot, sign_in, signed_in
+from tests.browser.conftest import PHONE, SCREENSHOTS, demo_case, screenshot, sign_in, signed_in
 
 #: A demo firm whose baseline is accepted with two observations carried into the plan, and no
 #: plan started.
@@ -30,10 +28,7 @@ def drafting(app, live_server):
     """The case, its lead expert and firm user, its carried findings and a work target."""
     with app.app_context():
         session = db.session
-        case = session.exec(
-            select(Case).join(Firm, Firm.id == Case.firm_id).where(Firm.name == FIRM)
-        ).one()
-        session.refresh(case, ["assignments"])
+        case = demo_case(session, FIRM)
         assert services.versions_of(session, case) == []
         carried = services.carried_findings(session, case)
         assert len(carried) == 2

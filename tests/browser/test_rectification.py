@@ -10,13 +10,11 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from pilot.accounts.models import User
-from pilot.cases.models import Case
 from pilot.demo.data import FIRMS
 from pilot.extensions import db
-from pilot.firms.models import Firm
 from pilot.rectification.models import ItemStatus
 from pilot.rectification.services import items_of
-from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
+from tests.browser.conftest import SCREENSHOTS, demo_case, screenshot, sign_in
 from tests.factories import pdf_bytes
 
 #: A demo firm whose diagnosis is accepted and whose items are spread over the statuses.
@@ -37,10 +35,7 @@ def rectifying(app, live_server):
     """The case, an open item on it, the firm user and the lead expert."""
     with app.app_context():
         session = db.session
-        case = session.exec(
-            select(Case).join(Firm, Firm.id == Case.firm_id).where(Firm.name == FIRM)
-        ).one()
-        session.refresh(case, ["assignments"])
+        case = demo_case(session, FIRM)
         item = next(i for i in items_of(session, case.id) if i.status == ItemStatus.OPEN)
         firm_user = session.exec(select(User).where(User.firm_id == case.firm_id)).first()
         return {
