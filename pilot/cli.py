@@ -220,3 +220,6 @@ def init_app(app: Flask) -> None:
     groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
     for command in (*groups, report_command, reports_group, doctor_command):
         app.cli.add_command(command)
+    from pilot.backup.cli import register as register_backup_commands
+
+    register_backup_commands(app)
