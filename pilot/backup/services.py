@@ -119,8 +119,8 @@ def _add_file(tar: tarfile.TarFile, name: str, source: Path) -> Member:
 
 
 def _kept_files(folder: Path) -> list[Path]:
-    """Every stored file of a folder; not the temporary ones of a write under way
-    (".upload-…", "….part") and nothing that is not a regular file."""
+    """Every stored file of a folder; not the temporary ones of a write under way (".upload-…",
+    "….part", anything in a dot-named folder) and nothing that is not a regular file."""
     if not folder.is_dir():
         return []
     return sorted(
@@ -128,7 +128,7 @@ def _kept_files(folder: Path) -> list[Path]:
         for path in folder.rglob("*")
         if path.is_file()
         and not path.is_symlink()
-        and not path.name.startswith(".")
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
         and path.suffix != ".part"
     )
 
@@ -158,6 +158,8 @@ def backup(app: Flask, output: Path) -> Summary:
     if revision is None:
         raise BackupError("The database has no migration revision: run `pilot db upgrade` first.")
     output = output.resolve()
+    if not output.parent.is_dir():
+        raise BackupError(f"The folder {output.parent} does not exist.")
     mode = "w|gz" if output.name.endswith((".tar.gz", ".tgz")) else "w|"
     handle, partial = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
     try:
