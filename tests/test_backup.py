@@ -172,6 +172,17 @@ def test_restore_gives_back_every_table_and_file(demo, archive, empty):
     assert list(empty.path.glob(".restore-*")) == []
 
 
+def test_restore_replaces_a_database_that_holds_only_the_shipped_frameworks(demo, archive, empty):
+    """As `make run` leaves a new instance before the demo: migrated, frameworks loaded."""
+    empty.run("db", "upgrade")
+    empty.run("frameworks", "load")
+
+    empty.run("restore", str(archive[0]))
+
+    assert empty.rows() == demo.rows()
+    assert empty.files() == demo.files()
+
+
 @pytest.mark.parametrize("folder", ["database/", "files/", "reports/"])
 def test_archive_with_one_byte_changed_is_refused_and_nothing_is_written(
     archive, empty, tmp_path, folder
