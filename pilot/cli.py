@@ -216,7 +216,8 @@ def demo_load() -> None:
 
 def init_app(app: Flask) -> None:
     from pilot.reports.cli import doctor_command, report_command, reports_group
+    from pilot.serve import serve_command
 
     groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
-    for command in (*groups, report_command, reports_group, doctor_command):
+    for command in (*groups, report_command, reports_group, doctor_command, serve_command):
         app.cli.add_command(command)

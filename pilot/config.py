@@ -6,6 +6,9 @@ from pathlib import Path
 #: Top of the source tree: templates/ and migrations/ live beside the package.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: Keys the app refuses to run with outside debug and tests.
+PLACEHOLDER_KEYS = {"", "change-me"}
+
 
 class DefaultConfig:
     #: Signs sessions and CSRF tokens. Set PILOT_SECRET_KEY (or SECRET_KEY in
@@ -32,6 +35,9 @@ class DefaultConfig:
     PASSWORD_HASH_METHOD = "scrypt"
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
+    #: How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto/-Host.
+    #: 0 (the default) trusts none of those headers; set 1 behind one nginx.
+    PROXY_COUNT = 0
     SESSION_COOKIE_SAMESITE = "Lax"
 
 

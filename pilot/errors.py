@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from pilot.extensions import db
+
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
@@ -26,5 +28,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
+        # A failed statement leaves the session unusable (PostgreSQL refuses every later query
+        # of the transaction), and the error page itself reads the signed-in user.
+        db.session.rollback()
         message = _("Something went wrong on our side. The error has been logged.")
         return render_template("errors/error.html", code=500, message=message), 500

@@ -19,6 +19,7 @@ from pilot.extensions import db, login_manager
 from pilot.firms.models import Firm
 from pilot.forms import choices
 from pilot.permissions import require
+from pilot.security import safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -31,12 +32,6 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("board.home")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -46,7 +41,7 @@ def login():
         user = db.session.exec(select(User).where(User.username == form.username.data)).first()
         if user and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         # One message whatever failed, so it tells nobody which usernames exist.
         form.password.errors.append(_("Wrong username or password."))
     return render_template("accounts/login.html", form=form)
