@@ -29,9 +29,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_paths(app)
 
     from pilot import errors, i18n, security
-    from pilot.extensions import csrf, db, login_manager
+    from pilot.extensions import csrf, db, limiter, login_manager
 
     db.init_app(app)
+    limiter.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     security.init_app(app)
@@ -55,6 +56,8 @@ def configure_paths(app: Flask) -> None:
     for key, folder in (("FILES_PATH", "files"), ("REPORTS_PATH", "reports")):
         if not app.config.get(key):
             app.config[key] = str(Path(app.instance_path) / folder)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_REQUEST_BYTES"], app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
     )

@@ -89,8 +89,6 @@ def users_create(username, role, display_name, credit_code, password_stdin) -> N
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise click.ClickException("The password must have at least 8 characters.")
     firm_id = None
     if credit_code:
         firm = db.session.exec(select(Firm).where(Firm.credit_code == credit_code.upper())).first()

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
             404: _("There is no such page, or you may not see it."),
             405: _("This action is not available here."),
             413: _("The file is larger than the allowed size."),
+            429: _("Too many failed sign-ins. Wait a quarter of an hour, then try again."),
         }
         message = messages.get(error.code, _("Something went wrong."))
         return render_template("errors/error.html", code=error.code, message=message), error.code
