@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 INSTANCE ?= instance
 
-.PHONY: run test install translations messages lint format clean bench-report
+.PHONY: run serve test install translations messages lint format clean bench-report
 
 $(BIN)/pilot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ run: install $(INSTANCE)/config.py
 	$(BIN)/pilot frameworks load
 	if $(BIN)/pilot db is-empty; then $(BIN)/pilot demo load; fi
 	$(BIN)/pilot run --host 127.0.0.1 --port $(PORT)
+
+# The production server (gunicorn) on the configured database; PILOT_SECRET_KEY or
+# instance/config.py must hold the key.
+serve: install
+	$(BIN)/pilot db upgrade
+	$(BIN)/pilot frameworks load
+	$(BIN)/pilot serve --bind 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/ruff check pilot tests migrations/env.py benchmarks

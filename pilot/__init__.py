@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from pilot.config import PROJECT_ROOT, DefaultConfig, env_overrides
+from pilot.config import PLACEHOLDER_KEYS, PROJECT_ROOT, DefaultConfig, env_overrides
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -28,12 +28,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     configure_paths(app)
 
-    from pilot import errors, i18n
-    from pilot.extensions import csrf, db, login_manager
+    from pilot import errors, i18n, security
+    from pilot.extensions import csrf, db, limiter, login_manager
 
     db.init_app(app)
+    limiter.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     register_database_events(app)
@@ -54,11 +56,17 @@ def configure_paths(app: Flask) -> None:
     for key, folder in (("FILES_PATH", "files"), ("REPORTS_PATH", "reports")):
         if not app.config.get(key):
             app.config[key] = str(Path(app.instance_path) / folder)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_REQUEST_BYTES"], app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
     )
-    if app.config["SECRET_KEY"] == "change-me" and not (app.debug or app.testing):
-        app.logger.warning("SECRET_KEY is the placeholder: set PILOT_SECRET_KEY in production")
+    if app.config["SECRET_KEY"] in PLACEHOLDER_KEYS and not (app.debug or app.testing):
+        # A cookie signed with a published key would let anyone sign in as anyone.
+        raise RuntimeError(
+            "SECRET_KEY is the placeholder: set PILOT_SECRET_KEY (or SECRET_KEY in "
+            "instance/config.py) to a long random value; `make run` writes one."
+        )
 
 
 def register_database_events(app: Flask) -> None:

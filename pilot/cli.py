@@ -89,8 +89,6 @@ def users_create(username, role, display_name, credit_code, password_stdin) -> N
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise click.ClickException("The password must have at least 8 characters.")
     firm_id = None
     if credit_code:
         firm = db.session.exec(select(Firm).where(Firm.credit_code == credit_code.upper())).first()
@@ -216,9 +214,10 @@ def demo_load() -> None:
 
 def init_app(app: Flask) -> None:
     from pilot.reports.cli import doctor_command, report_command, reports_group
+    from pilot.serve import serve_command
 
     groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
-    for command in (*groups, report_command, reports_group, doctor_command):
+    for command in (*groups, report_command, reports_group, doctor_command, serve_command):
         app.cli.add_command(command)
     from pilot.backup.cli import register as register_backup_commands
 

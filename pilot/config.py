@@ -6,6 +6,9 @@ from pathlib import Path
 #: Top of the source tree: templates/ and migrations/ live beside the package.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: Keys the app refuses to run with outside debug and tests.
+PLACEHOLDER_KEYS = {"", "change-me"}
+
 
 class DefaultConfig:
     #: Signs sessions and CSRF tokens. Set PILOT_SECRET_KEY (or SECRET_KEY in
@@ -32,6 +35,23 @@ class DefaultConfig:
     PASSWORD_HASH_METHOD = "scrypt"
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
+    #: Send the session and remember cookies over HTTPS only (set it behind TLS).
+    SESSION_COOKIE_SECURE = False
+    #: "Remember me" keeps a user signed in for two weeks: long enough for a firm contact who
+    #: signs in from a phone now and then, short enough that a lost phone's cookie runs out.
+    #: Signing out, a password reset and deactivation end it at once.
+    REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: Redis (redis://host:6379/0) shared by the app's workers and machines for throttling.
+    #: Without it each worker counts in its own memory.
+    REDIS_URL: str | None = None
+    #: Failed sign-ins allowed per account and per address (an office behind one address).
+    SIGN_IN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    SIGN_IN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    #: How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto/-Host.
+    #: 0 (the default) trusts none of those headers; set 1 behind one nginx.
+    PROXY_COUNT = 0
     SESSION_COOKIE_SAMESITE = "Lax"
 
 

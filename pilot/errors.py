@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from pilot.extensions import db
+
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
@@ -20,11 +22,15 @@ def init_app(app: Flask) -> None:
             404: _("There is no such page, or you may not see it."),
             405: _("This action is not available here."),
             413: _("The file is larger than the allowed size."),
+            429: _("Too many failed sign-ins. Wait a quarter of an hour, then try again."),
         }
         message = messages.get(error.code, _("Something went wrong."))
         return render_template("errors/error.html", code=error.code, message=message), error.code
 
     @app.errorhandler(500)
     def server_error(error):
+        # A failed statement leaves the session unusable (PostgreSQL refuses every later query
+        # of the transaction), and the error page itself reads the signed-in user.
+        db.session.rollback()
         message = _("Something went wrong on our side. The error has been logged.")
         return render_template("errors/error.html", code=500, message=message), 500

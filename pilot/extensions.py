@@ -2,6 +2,8 @@
 
 import sqlmodel
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy_lite import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -10,3 +12,6 @@ db = SQLAlchemy(session_options={"class_": sqlmodel.Session, "expire_on_commit":
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+#: Throttling (sign-in): in memory by default, in Redis when REDIS_URL is set so that every worker
+#: and every app machine counts together.
+limiter = Limiter(key_func=get_remote_address)

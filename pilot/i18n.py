@@ -1,10 +1,11 @@
 """Languages: Chinese (zh_CN) by default, English on request; the choice is kept in the session."""
 
-from flask import Blueprint, Flask, redirect, request, session, url_for
+from flask import Blueprint, Flask, redirect, request, session
 from flask_login import current_user
 
 from pilot.config import PROJECT_ROOT
 from pilot.extensions import babel
+from pilot.security import safe_next
 
 bp = Blueprint("i18n", __name__)
 
@@ -30,11 +31,7 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    target = request.form.get("next", "")
-    # Only a path on this site, never an absolute URL.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("board.home")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")))
 
 
 def init_app(app: Flask) -> None:

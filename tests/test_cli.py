@@ -56,7 +56,12 @@ def test_users_create_refuses_unknown_firm_and_short_password(runner, world):
         args=["users", "create", "--username", "x2", "--role", "staff", "--password-stdin"],
         input="short\n",
     )
-    assert result.exit_code != 0 and "8 characters" in result.output
+    assert result.exit_code != 0 and "at least 10 characters" in result.output
+    result = runner.invoke(
+        args=["users", "create", "--username", "x2", "--role", "staff", "--password-stdin"],
+        input="password123\n",
+    )
+    assert result.exit_code != 0 and "too easy to guess" in result.output
 
 
 def test_firm_user_without_firm_is_refused(runner, world):

@@ -34,11 +34,18 @@ class User(UserMixin, SQLModel, table=True):
     specialties: str = Field(default="", max_length=500)
     qualifications: str = Field(default="", max_length=500)
     locale: str = Field(default="", max_length=8)
+    #: Part of the id kept in the session and the remember cookie: replacing it ends every
+    #: session of the user at once (sign-out, a password reset, deactivation).
+    session_token: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie."""
+        return f"{self.id}.{self.session_token}"
 
     def set_password(self, password: str) -> None:
         method = current_app.config["PASSWORD_HASH_METHOD"] if current_app else "scrypt"

@@ -1,6 +1,6 @@
 """Signing in and out; the administrator's user management."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlmodel import select
@@ -15,10 +15,11 @@ from pilot.accounts.forms import (
     UserForm,
 )
 from pilot.accounts.models import User
-from pilot.extensions import db, login_manager
+from pilot.extensions import db, limiter, login_manager
 from pilot.firms.models import Firm
 from pilot.forms import choices
 from pilot.permissions import require
+from pilot.security import safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -27,26 +28,43 @@ login_manager.login_message = None
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    return services.user_of_session(db.session, session_id)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("board.home")
+def failed_sign_in(response) -> bool:
+    """Only failed attempts count against the limits (a success redirects)."""
+    return response.status_code != 302
+
+
+def account_key() -> str:
+    return "sign-in:" + request.form.get("username", "").strip().lower()
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"],
+    key_func=account_key,
+    methods=["POST"],
+    deduct_when=failed_sign_in,
+    scope="sign-in-account",
+)
+@limiter.limit(
+    lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=failed_sign_in,
+    scope="sign-in-address",
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("board.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.exec(select(User).where(User.username == form.username.data)).first()
-        if user and user.active and user.check_password(form.password.data):
+        user = services.authenticate(db.session, form.username.data, form.password.data)
+        if user is not None:
+            db.session.commit()  # a first session token, for a user who had none
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         # One message whatever failed, so it tells nobody which usernames exist.
         form.password.errors.append(_("Wrong username or password."))
     return render_template("accounts/login.html", form=form)
@@ -55,6 +73,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends every session of the user, on every device, with their remember cookies."""
+    services.end_sessions(current_user)
+    db.session.commit()
     logout_user()
     return redirect(url_for("accounts.login"))
 
@@ -133,10 +154,15 @@ def reset_password(user_id: int):
     user = db.get_or_abort(User, user_id)
     form = PasswordForm(prefix="pw")
     if form.validate_on_submit():
-        services.reset_password(db.session, current_user, user, form.password.data)
-        db.session.commit()
-        flash(_("The password of %(name)s was reset.", name=user.username), "success")
-        return redirect(url_for("accounts.users"))
+        try:
+            services.reset_password(db.session, current_user, user, form.password.data)
+        except services.UserError as error:
+            db.session.rollback()
+            form.password.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The password of %(name)s was reset.", name=user.username), "success")
+            return redirect(url_for("accounts.users"))
     edit_form = UserForm(obj=user)
     edit_form.firm_id.choices = _firm_choices()
     return render_template(

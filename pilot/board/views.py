@@ -14,6 +14,7 @@ from pilot.firms.models import Firm
 from pilot.permissions import visible_cases_query
 from pilot.rectification.stats import batch_counts, counts_by_case
 from pilot.reference import district_choices, industry_choices
+from pilot.security import record_id
 from pilot.stages import CLOSED, STAGE_CODES, WITHDRAWN, Status, progress
 
 bp = Blueprint("board", __name__)
@@ -49,11 +50,11 @@ def board():
             query = query.where(Firm.district == args["district"])
         if args.get("industry"):
             query = query.where(Firm.industry_code == args["industry"])
-        if args.get("expert", type=int):
+        if args.get("expert", type=record_id):
             query = query.where(
                 Case.id.in_(
                     select(ExpertAssignment.case_id).where(
-                        ExpertAssignment.expert_id == args.get("expert", type=int)
+                        ExpertAssignment.expert_id == args.get("expert", type=record_id)
                     )
                 )
             )
@@ -93,7 +94,7 @@ def board():
 
 
 def _chosen_batch(batches: list[Batch]) -> Batch | None:
-    wanted = request.args.get("batch", type=int)
+    wanted = request.args.get("batch", type=record_id)
     if wanted:
         batch = next((b for b in batches if b.id == wanted), None)
         if batch is None:
@@ -128,7 +129,7 @@ def firm_home():
     if not cases:
         return render_template("board/firm_home.html", case=None, cases=[], state=None)
     states = progress(db.session, cases, today())
-    wanted = request.args.get("case", type=int)
+    wanted = request.args.get("case", type=record_id)
     if wanted:
         case = next((c for c in cases if c.id == wanted), None)
         if case is None:
