@@ -1,5 +1,6 @@
 """Database plumbing: naming convention, SQLite pragmas, UTC-aware datetimes, "today"."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,15 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def one_of(column: str, values: Iterable[str]) -> sa.CheckConstraint:
+    """A CHECK that a string column holds one of the values, named ck_<table>_<column>.
+
+    NULL passes (SQL's IN gives unknown), so a nullable column stays nullable.
+    """
+    listed = ", ".join(f"'{value}'" for value in values)
+    return sa.CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
