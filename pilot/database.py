@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -72,3 +74,10 @@ def sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def register_engine_events(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", sqlite_pragmas)
+
+
+def upsert_statement(session: Session, model: type[SQLModel]):
+    """The database's INSERT that takes ON CONFLICT: an insert-or-update in one statement, with
+    no gap between looking for a row and adding it (SQLite and PostgreSQL spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](model)

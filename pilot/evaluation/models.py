@@ -37,7 +37,17 @@ class ServiceRating(SQLModel, table=True):
     """The firm's rating of the bought service: overall (expert_id None) or of one expert."""
 
     __tablename__ = "service_rating"
-    __table_args__ = (sa.UniqueConstraint("case_id", "expert_id"),)
+    __table_args__ = (
+        # One rating per expert, and (NULLs being distinct in a unique constraint) one overall.
+        sa.UniqueConstraint("case_id", "expert_id"),
+        sa.Index(
+            "uq_service_rating_case_id_overall",
+            "case_id",
+            unique=True,
+            sqlite_where=sa.text("expert_id IS NULL"),
+            postgresql_where=sa.text("expert_id IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
