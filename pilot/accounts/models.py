@@ -24,7 +24,7 @@ class User(UserMixin, SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=100)
-    role: str = Field(max_length=16)
+    role: str = Field(max_length=16, index=True)
     password_hash: str = Field(max_length=256)
     active: bool = Field(default=True)
     email: str = Field(default="", max_length=254)

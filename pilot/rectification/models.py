@@ -28,6 +28,8 @@ class RectificationItem(SQLModel, table=True):
     __table_args__ = (
         one_of("severity", Severity),
         one_of("status", ItemStatus),
+        # The board and the stage rules count a case's items by status.
+        sa.Index("ix_rectification_item_case_id_status", "case_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -21,7 +21,7 @@ class VisitExpert(SQLModel, table=True):
     __tablename__ = "visit_expert"
 
     visit_id: int = Field(foreign_key="visit.id", primary_key=True)
-    expert_id: int = Field(foreign_key="user.id", primary_key=True)
+    expert_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
 
 
 class Visit(SQLModel, table=True):
