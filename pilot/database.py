@@ -1,6 +1,6 @@
 """Database plumbing: naming convention, SQLite pragmas, UTC-aware datetimes, "today"."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -81,3 +81,32 @@ def upsert_statement(session: Session, model: type[SQLModel]):
     no gap between looking for a row and adding it (SQLite and PostgreSQL spell it alike)."""
     dialect = session.get_bind().dialect.name
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](model)
+
+
+_AFTER_COMMIT = "pilot.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run action once the session's transaction commits; forget it if the transaction rolls back.
+
+    For what the database cannot undo (removing a file's bytes), so it happens only when the
+    change that calls for it is kept.
+    """
+    pending = session.info.get(_AFTER_COMMIT)
+    if pending is None:
+        pending = session.info[_AFTER_COMMIT] = []
+        sa.event.listen(session, "after_commit", _run_after_commit)
+        sa.event.listen(session, "after_transaction_end", _forget_after_commit)
+    pending.append(action)
+
+
+def _run_after_commit(session: Session) -> None:
+    pending = session.info.get(_AFTER_COMMIT, [])
+    actions, pending[:] = list(pending), []
+    for action in actions:
+        action()
+
+
+def _forget_after_commit(session: Session, transaction) -> None:
+    if transaction.parent is None:  # a savepoint's end decides nothing
+        session.info.get(_AFTER_COMMIT, []).clear()
