@@ -92,21 +92,22 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
     For what the database cannot undo (removing a file's bytes), so it happens only when the
     change that calls for it is kept.
     """
-    pending = session.info.get(_AFTER_COMMIT)
-    if pending is None:
-        pending = session.info[_AFTER_COMMIT] = []
-        sa.event.listen(session, "after_commit", _run_after_commit)
-        sa.event.listen(session, "after_transaction_end", _forget_after_commit)
-    pending.append(action)
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
+# Listened to on the class, once: listening on a scoped session would add a listener to its
+# session factory at every request.
+@sa.event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    pending = session.info.get(_AFTER_COMMIT, [])
+    pending = session.info.get(_AFTER_COMMIT)
+    if not pending:
+        return
     actions, pending[:] = list(pending), []
     for action in actions:
         action()
 
 
+@sa.event.listens_for(Session, "after_transaction_end")
 def _forget_after_commit(session: Session, transaction) -> None:
-    if transaction.parent is None:  # a savepoint's end decides nothing
-        session.info.get(_AFTER_COMMIT, []).clear()
+    if transaction.parent is None and session.info.get(_AFTER_COMMIT):  # not a savepoint's end
+        session.info[_AFTER_COMMIT].clear()
