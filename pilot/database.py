@@ -1,11 +1,14 @@
 """Database plumbing: naming convention, SQLite pragmas, UTC-aware datetimes, "today"."""
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -15,6 +18,15 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def one_of(column: str, values: Iterable[str]) -> sa.CheckConstraint:
+    """A CHECK that a string column holds one of the values, named ck_<table>_<column>.
+
+    NULL passes (SQL's IN gives unknown), so a nullable column stays nullable.
+    """
+    listed = ", ".join(f"'{value}'" for value in values)
+    return sa.CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -62,3 +74,40 @@ def sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def register_engine_events(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", sqlite_pragmas)
+
+
+def upsert_statement(session: Session, model: type[SQLModel]):
+    """The database's INSERT that takes ON CONFLICT: an insert-or-update in one statement, with
+    no gap between looking for a row and adding it (SQLite and PostgreSQL spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](model)
+
+
+_AFTER_COMMIT = "pilot.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run action once the session's transaction commits; forget it if the transaction rolls back.
+
+    For what the database cannot undo (removing a file's bytes), so it happens only when the
+    change that calls for it is kept.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+# Listened to on the class, once: listening on a scoped session would add a listener to its
+# session factory at every request.
+@sa.event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    pending = session.info.get(_AFTER_COMMIT)
+    if not pending:
+        return
+    actions, pending[:] = list(pending), []
+    for action in actions:
+        action()
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_after_commit(session: Session, transaction) -> None:
+    if transaction.parent is None and session.info.get(_AFTER_COMMIT):  # not a savepoint's end
+        session.info[_AFTER_COMMIT].clear()

@@ -1,4 +1,5 @@
-"""Migrations: upgrade an empty database to head, match the models, downgrade to base."""
+"""Migrations: upgrade an empty database to head, match the models, downgrade to base and
+upgrade again."""
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -17,7 +18,7 @@ def _empty_database_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'migrate.sqlite'}"
 
 
-def test_upgrade_matches_models_and_downgrades_to_base(tmp_path):
+def test_upgrade_matches_models_downgrades_to_base_and_upgrades_again(tmp_path):
     url = _empty_database_url(tmp_path)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path)})
     try:
@@ -31,6 +32,14 @@ def test_upgrade_matches_models_and_downgrades_to_base(tmp_path):
         migrate.downgrade(app, "base")
         with app.app_context(), db.engine.connect() as conn:
             assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
+
+        migrate.upgrade(app)
+        with app.app_context(), db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, SQLModel.metadata) == []
+            assert {c["name"] for c in sa.inspect(conn).get_check_constraints("visit")} == {
+                "ck_visit_status"
+            }
     finally:
         with app.app_context():
             db.engine.dispose()

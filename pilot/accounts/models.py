@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlmodel import Field, SQLModel
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
 
 
 class Role(StrEnum):
@@ -19,10 +19,12 @@ class Role(StrEnum):
 
 
 class User(UserMixin, SQLModel, table=True):
+    __table_args__ = (one_of("role", Role),)
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=100)
-    role: str = Field(max_length=16)
+    role: str = Field(max_length=16, index=True)
     password_hash: str = Field(max_length=256)
     active: bool = Field(default=True)
     email: str = Field(default="", max_length=254)

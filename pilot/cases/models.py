@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
 from pilot.accounts.models import User
-from pilot.batches.models import Batch
-from pilot.database import UTCDateTime, utcnow
+from pilot.batches.models import DEFAULT_DUE_WEEKS, Batch
+from pilot.database import UTCDateTime, one_of, utcnow
 from pilot.firms.models import Firm
 
 
@@ -73,7 +73,8 @@ class StageMark(SQLModel, table=True):
     """Staff's manual "done" mark, standing in for a stage whose records are not built yet."""
 
     __tablename__ = "stage_mark"
-    __table_args__ = (sa.UniqueConstraint("case_id", "stage"),)
+    # The stage codes, in order (pilot.stages.STAGE_CODES is built from the same six).
+    __table_args__ = (sa.UniqueConstraint("case_id", "stage"), one_of("stage", DEFAULT_DUE_WEEKS))
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

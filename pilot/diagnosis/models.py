@@ -2,32 +2,34 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
+from pilot.kpis.models import Direction
 
 
-class Round:
+class Round(StrEnum):
     BASELINE = "baseline"
     FINAL = "final"
 
 
-class DiagnosisStatus:
+class DiagnosisStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     RETURNED = "returned"
     ACCEPTED = "accepted"
 
 
-class Severity:
+class Severity(StrEnum):
     SEVERE = "severe"  # 严重
     GENERAL = "general"  # 一般
     OBSERVATION = "observation"  # 观察
 
 
-class Disposition:
+class Disposition(StrEnum):
     RECTIFY = "rectify"
     CARRY = "carry"
 
@@ -40,7 +42,11 @@ class DiagnosisFramework(SQLModel, table=True):
 
 
 class Diagnosis(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("case_id", "round"),)
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "round"),
+        one_of("round", Round),
+        one_of("status", DiagnosisStatus),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -86,6 +92,8 @@ class ItemScore(SQLModel, table=True):
 
 
 class Finding(SQLModel, table=True):
+    __table_args__ = (one_of("severity", Severity), one_of("disposition", Disposition))
+
     id: int | None = Field(default=None, primary_key=True)
     diagnosis_id: int = Field(foreign_key="diagnosis.id", index=True)
     item_id: int = Field(foreign_key="framework_item.id")
@@ -102,6 +110,7 @@ class WorkTarget(SQLModel, table=True):
     """A work target (工作目标) filed with the baseline diagnosis: a KPI or a custom measure."""
 
     __tablename__ = "work_target"
+    __table_args__ = (one_of("direction", Direction),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

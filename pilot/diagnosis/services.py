@@ -8,16 +8,17 @@ stage's due date.
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from pilot.accounts.models import User
 from pilot.audit.services import log
 from pilot.cases.models import Case
-from pilot.database import utcnow
+from pilot.database import after_commit, utcnow
 from pilot.diagnosis import scoring
 from pilot.diagnosis.models import (
     Diagnosis,
@@ -30,6 +31,8 @@ from pilot.diagnosis.models import (
     Severity,
     WorkTarget,
 )
+from pilot.files.models import OwnerType, StoredFile
+from pilot.files.store import files_root
 from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory, Scale
 from pilot.kpis.models import Direction, Kpi, wrong_side
 from pilot.rectification.models import RectificationItem
@@ -196,15 +199,44 @@ def add_finding(
 
 
 def remove_finding(session: Session, actor: User, finding: Finding) -> None:
+    """Remove a finding of an editable diagnosis, and its evidence with it.
+
+    The evidence rows go now (each removal logged with its name and hash), the bytes once the
+    removal commits: no stored file is left pointing at a finding that is gone.
+    """
     _editable(finding.diagnosis)
+    case_id = finding.diagnosis.case_id
+    evidence = session.exec(
+        select(StoredFile).where(
+            StoredFile.owner_type == OwnerType.FINDING, StoredFile.owner_id == finding.id
+        )
+    ).all()
+    for stored in evidence:
+        log(
+            session,
+            actor,
+            stored,
+            "remove",
+            case_id=case_id,
+            before={
+                "owner": f"{OwnerType.FINDING}:{finding.id}",
+                "name": stored.name,
+                "version": stored.version,
+                "sha256": stored.sha256,
+            },
+        )
+        after_commit(session, partial((files_root() / stored.storage_key).unlink, missing_ok=True))
     log(
         session,
         actor,
         finding,
         "remove",
-        case_id=finding.diagnosis.case_id,
+        case_id=case_id,
         before={"description": finding.description, "severity": finding.severity},
     )
+    if evidence:
+        # One statement: the versions refer to each other (previous_id).
+        session.execute(delete(StoredFile).where(StoredFile.id.in_([s.id for s in evidence])))
     finding.diagnosis.findings.remove(finding)
     session.delete(finding)
 

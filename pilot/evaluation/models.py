@@ -2,14 +2,15 @@
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
 
 
-class Verdict:
+class Verdict(StrEnum):
     MET = "met"  # 达标
     BASICALLY_MET = "basically_met"  # 基本达标
     NOT_MET = "not_met"  # 未达标
@@ -36,7 +37,17 @@ class ServiceRating(SQLModel, table=True):
     """The firm's rating of the bought service: overall (expert_id None) or of one expert."""
 
     __tablename__ = "service_rating"
-    __table_args__ = (sa.UniqueConstraint("case_id", "expert_id"),)
+    __table_args__ = (
+        # One rating per expert, and (NULLs being distinct in a unique constraint) one overall.
+        sa.UniqueConstraint("case_id", "expert_id"),
+        sa.Index(
+            "uq_service_rating_case_id_overall",
+            "case_id",
+            unique=True,
+            sqlite_where=sa.text("expert_id IS NULL"),
+            postgresql_where=sa.text("expert_id IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -57,6 +68,8 @@ class ServiceRating(SQLModel, table=True):
 
 class Evaluation(SQLModel, table=True):
     """The lead expert's closing assessment and staff's verdict, one per case."""
+
+    __table_args__ = (one_of("verdict", Verdict),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", unique=True)

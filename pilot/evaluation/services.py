@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from pilot.accounts.models import User
 from pilot.audit.services import log
 from pilot.cases.models import Case
-from pilot.database import utcnow
+from pilot.database import upsert_statement, utcnow
 from pilot.diagnosis.models import WorkTarget
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating, Verdict
 from pilot.kpis.models import Direction, wrong_side
@@ -132,24 +132,24 @@ def rate(
         )
     if expert_id is not None and expert_id not in {a.expert_id for a in case.assignments}:
         raise EvaluationError(_("Rate one of the experts who served the firm."), "expert_id")
-    rating = session.exec(
-        select(ServiceRating).where(
-            ServiceRating.case_id == case.id, ServiceRating.expert_id == expert_id
-        )
-    ).first()
-    if rating is None:
-        rating = ServiceRating(
-            case_id=case.id,
-            expert_id=expert_id,
-            rated_by_id=actor.id,
-            **{a: scores[a] for a in RATING_ASPECTS},
-        )
-        session.add(rating)
-    for aspect in RATING_ASPECTS:
-        setattr(rating, aspect, scores[aspect])
-    rating.comment, rating.rated_by_id = comment.strip(), actor.id
-    rating.on_behalf_reason, rating.rated_at = on_behalf_reason.strip(), utcnow()
-    session.flush()
+    # One statement, so two saves at once still leave one row: the second updates the first.
+    values = {aspect: scores[aspect] for aspect in RATING_ASPECTS} | {
+        "comment": comment.strip(),
+        "rated_by_id": actor.id,
+        "on_behalf_reason": on_behalf_reason.strip(),
+        "rated_at": utcnow(),
+    }
+    insert = upsert_statement(session, ServiceRating).values(
+        case_id=case.id, expert_id=expert_id, **values
+    )
+    if expert_id is None:  # the overall rating: its unique index is partial
+        conflict = {"index_elements": ["case_id"], "index_where": ServiceRating.expert_id.is_(None)}
+    else:
+        conflict = {"index_elements": ["case_id", "expert_id"]}
+    insert = insert.on_conflict_do_update(
+        **conflict, set_={column: insert.excluded[column] for column in values}
+    ).returning(ServiceRating)
+    rating = session.scalars(insert, execution_options={"populate_existing": True}).one()
     log(
         session,
         actor,

@@ -1,19 +1,36 @@
 """One store for every uploaded file: evidence, visit photos, training materials, case documents."""
 
 from datetime import datetime
+from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
+
+
+class OwnerType(StrEnum):
+    """What a stored file is attached to; its owner_id is that record's id."""
+
+    CASE = "case"
+    FINDING = "finding"  # a finding's evidence (removed with the finding)
+    ITEM = "item"  # a rectification item's evidence
+    VISIT = "visit"  # visit photos
+    TRAINING = "training"  # a training session's materials
+    ACTUAL = "actual"  # a KPI actual's evidence
 
 
 class StoredFile(SQLModel, table=True):
     __tablename__ = "stored_file"
+    __table_args__ = (
+        one_of("owner_type", OwnerType),
+        # Every lookup goes by owner: its files, or one name's versions.
+        sa.Index("ix_stored_file_owner", "owner_type", "owner_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    #: What the file is attached to: ("case", id), ("item", id), ("session", id), …
-    owner_type: str = Field(max_length=30, index=True)
-    owner_id: int = Field(index=True)
+    owner_type: str = Field(max_length=30)
+    owner_id: int
     #: The case it belongs to, if any: the permission check starts there.
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)

@@ -15,9 +15,9 @@ class Firm(SQLModel, table=True):
     name: str = Field(max_length=200)
     #: 统一社会信用代码, validated with the GB 32100 check character.
     credit_code: str = Field(max_length=18, unique=True)
-    district: str = Field(max_length=6)
+    district: str = Field(max_length=6, index=True)
     #: GB/T 4754 division (大类), two digits.
-    industry_code: str = Field(max_length=2)
+    industry_code: str = Field(max_length=2, index=True)
     mujun_class: str = Field(max_length=1)
     mujun_year: int
     land_mu: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)

@@ -2,23 +2,40 @@
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, Relationship, SQLModel
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
 
 
-class Scale:
+class Scale(StrEnum):
     #: GB/T 19580 style: a percentage in 5 % steps, read against descriptive bands.
     BAND = "band"
     #: Maturity levels 1–5; level ÷ 5 is the item's percentage.
     MATURITY = "maturity"
 
 
+class Domain(StrEnum):
+    QUALITY = "quality"
+    BRAND = "brand"
+
+
+class ItemKind(StrEnum):
+    """Which band descriptor applies to an item (band scale only)."""
+
+    PROCESS = "process"
+    RESULT = "result"
+
+
 class Framework(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("code", "version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("code", "version"),
+        one_of("domain", Domain),
+        one_of("scale", Scale),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40)
@@ -67,6 +84,7 @@ class FrameworkCategory(SQLModel, table=True):
 
 class FrameworkItem(SQLModel, table=True):
     __tablename__ = "framework_item"
+    __table_args__ = (one_of("kind", ItemKind),)
 
     id: int | None = Field(default=None, primary_key=True)
     framework_id: int = Field(foreign_key="framework.id", index=True)
@@ -75,7 +93,7 @@ class FrameworkItem(SQLModel, table=True):
     name: str = Field(max_length=200)
     points: Decimal = Field(max_digits=8, decimal_places=1)
     #: "process" or "result": which band descriptor applies (band scale only).
-    kind: str = Field(default="process", max_length=10)
+    kind: str = Field(default=ItemKind.PROCESS, max_length=10)
     position: int = 0
 
     category: FrameworkCategory = Relationship(back_populates="items")

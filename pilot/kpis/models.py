@@ -1,12 +1,15 @@
 """The KPI catalogue (指标): common firm-level quality, market and brand indicators."""
 
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from pilot.database import one_of
 
-class Direction:
+
+class Direction(StrEnum):
     HIGHER = "higher"  # higher is better
     LOWER = "lower"  # lower is better
 
@@ -19,6 +22,8 @@ def wrong_side(direction: str, baseline: Decimal | None, target: Decimal) -> boo
 
 
 class Kpi(SQLModel, table=True):
+    __table_args__ = (one_of("direction", Direction),)
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)
     name_zh: str = Field(max_length=100)

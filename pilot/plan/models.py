@@ -5,14 +5,15 @@ Versioned: an approved version is frozen; a later change opens a new draft versi
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
 
 
-class PlanStatus:
+class PlanStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     APPROVED = "approved"
@@ -21,7 +22,7 @@ class PlanStatus:
 
 class FollowUpPlan(SQLModel, table=True):
     __tablename__ = "follow_up_plan"
-    __table_args__ = (sa.UniqueConstraint("case_id", "version"),)
+    __table_args__ = (sa.UniqueConstraint("case_id", "version"), one_of("status", PlanStatus))
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

@@ -1,14 +1,16 @@
 """Rectification items (整改项): what the firm must fix, with evidence and expert verification."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
+from pilot.diagnosis.models import Severity
 
 
-class ItemStatus:
+class ItemStatus(StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
@@ -23,6 +25,12 @@ CLOSED_STATUSES = (ItemStatus.VERIFIED, ItemStatus.WAIVED)
 
 class RectificationItem(SQLModel, table=True):
     __tablename__ = "rectification_item"
+    __table_args__ = (
+        one_of("severity", Severity),
+        one_of("status", ItemStatus),
+        # The board and the stage rules count a case's items by status.
+        sa.Index("ix_rectification_item_case_id_status", "case_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

@@ -1,10 +1,11 @@
 """Archived reports (一企一策报告): each generated final PDF, versioned, with its hash."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
 
 
 class ReportArchive(SQLModel, table=True):
@@ -22,17 +23,25 @@ class ReportArchive(SQLModel, table=True):
     generated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class ReportJob(SQLModel, table=True):
     """A batch ZIP being assembled outside the web request, with its progress."""
 
     __tablename__ = "report_job"
+    __table_args__ = (one_of("status", JobStatus),)
 
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="batch.id", index=True)
     requested_by_id: int = Field(foreign_key="user.id")
     requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     #: queued → running → done | failed
-    status: str = Field(default="queued", max_length=10)
+    status: str = Field(default=JobStatus.QUEUED, max_length=10)
     total: int = 0
     done: int = 0
     error: str = Field(default="", max_length=500)

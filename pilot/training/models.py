@@ -13,7 +13,7 @@ class SessionInvite(SQLModel, table=True):
     __tablename__ = "session_invite"
 
     session_id: int = Field(foreign_key="training_session.id", primary_key=True)
-    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    case_id: int = Field(foreign_key="case.id", primary_key=True, index=True)
 
 
 class SessionFinding(SQLModel, table=True):
@@ -68,7 +68,7 @@ class CoachingRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
-    expert_id: int = Field(foreign_key="user.id")
+    expert_id: int = Field(foreign_key="user.id", index=True)
     coached_on: date
     hours: Decimal = Field(max_digits=4, decimal_places=1)
     topic: str = Field(max_length=200)

@@ -2,15 +2,16 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
 from pilot.accounts.models import User
-from pilot.database import UTCDateTime, utcnow
+from pilot.database import UTCDateTime, one_of, utcnow
 
 
-class VisitStatus:
+class VisitStatus(StrEnum):
     LOGGED = "logged"
     CONFIRMED = "confirmed"
     DISPUTED = "disputed"
@@ -20,10 +21,12 @@ class VisitExpert(SQLModel, table=True):
     __tablename__ = "visit_expert"
 
     visit_id: int = Field(foreign_key="visit.id", primary_key=True)
-    expert_id: int = Field(foreign_key="user.id", primary_key=True)
+    expert_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
 
 
 class Visit(SQLModel, table=True):
+    __table_args__ = (one_of("status", VisitStatus),)
+
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     visit_date: date
