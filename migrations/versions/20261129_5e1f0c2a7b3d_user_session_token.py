@@ -1,7 +1,7 @@
 """user session token: sessions and remember cookies that signing out can end
 
 Revision ID: 5e1f0c2a7b3d
-Revises: 82894e580619
+Revises: e4c8b2a75f10
 Create Date: 2026-11-29 03:40:00
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '5e1f0c2a7b3d'
-down_revision = '82894e580619'
+down_revision = 'e4c8b2a75f10'
 branch_labels = None
 depends_on = None
 
