@@ -559,6 +559,7 @@ def test_an_expert_sees_only_their_own_aggregate_over_the_cases_served(
     _rate_case_a(session, world)
     session.refresh(world.case_b, ["assignments"])
     assign_experts(session, world.staff, world.case_b, [world.expert_a.id], world.expert_a.id)
+    to_stage6(session, world, world.case_b, world.firm_user_b, world.expert_a)
     evaluation.rate(
         session,
         world.firm_user_b,
@@ -924,3 +925,54 @@ def test_the_charts_are_self_contained_svg_with_chinese_labels(app):
     assert "领导" in charts[0] and "终期" in charts[0]
     assert ">50%<" in charts[0] and ">60%<" in charts[0] and ">22.2%<" in charts[0]
     assert ">2.4%<" in charts[1] and ">2.8%<" in charts[1] and "实际" in charts[1]
+
+
+# The rules live in the services: called directly, they refuse on their own -------------------
+
+
+def test_every_stage6_command_refuses_until_the_plan_and_the_training_are_done(
+    session, world, stage6
+):
+    target = stage6["targets"][0]
+    row = evaluation.enter_actual(session, world.expert_a, target, actual=Decimal(97), period="")
+    session.commit()
+    unmark_stage(session, world.staff, world.case_a, "training", "签到表缺失")
+    session.commit()
+    case = world.case_a
+    scores = {"professionalism": 5, "timeliness": 5, "usefulness": 5}
+    commands = {
+        "enter_actual": lambda: evaluation.enter_actual(
+            session, world.expert_a, target, actual=Decimal(98), period=""
+        ),
+        "check_actual": lambda: evaluation.check_actual(session, world.staff, row),
+        "rate": lambda: evaluation.rate(
+            session, world.firm_user_a, case, expert_id=None, scores=scores, comment=""
+        ),
+        "write_assessment": lambda: evaluation.write_assessment(
+            session, world.expert_a, case, ASSESSMENT
+        ),
+        "give_verdict": lambda: evaluation.give_verdict(
+            session, world.staff, case, Verdict.MET, ""
+        ),
+    }
+    for name, command in commands.items():
+        with pytest.raises(evaluation.StageNotOpen, match="Stage 6 opens once") as refused:
+            command()
+        assert refused.value.field is None, name
+        session.rollback()
+    [kept] = actuals(session)
+    assert kept.actual == Decimal(97) and kept.checked_at is None
+    assert ratings(session) == [] and evaluation_row(session, case) is None
+
+
+def test_the_evaluation_page_sends_the_services_refusal_back(session, world, stage6, as_user):
+    unmark_stage(session, world.staff, world.case_a, "training", "签到表缺失")
+    session.commit()
+    staff = as_user("staff")
+    response = staff.post(
+        url(world.case_a, "/verdict"),
+        data={"verdict-verdict": Verdict.MET},
+        follow_redirects=True,
+    )
+    assert "Stage 6 opens once the follow-up plan is approved" in text(response)
+    assert evaluation_row(session, world.case_a) is None
