@@ -198,6 +198,12 @@ class Progress:
         """Are the stages this stage needs done, so that its own records may be entered?"""
         return all(self[n].status == Status.DONE for n in BY_CODE[code].needs)
 
+    @property
+    def ready_to_close(self) -> bool:
+        """结案 is allowed: the case is neither closed nor withdrawn and stage 6 is done. Items
+        still open (stage 3) do not hold it back: closing records them as unfinished."""
+        return self.current not in (CLOSED, WITHDRAWN) and self["evaluation"].status == Status.DONE
+
 
 def evaluate(facts: CaseFacts, today: date) -> Progress:
     """Each stage's status and the case's current stage, on the given day."""

@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from pilot.audit.models import AuditLog
-from pilot.cases.services import assign_experts, mark_stage, unmark_stage
+from pilot.cases.services import (
+    CaseError,
+    assign_experts,
+    close_case,
+    mark_stage,
+    unmark_stage,
+    withdraw_case,
+)
 from pilot.diagnosis import services as diagnosis
 from pilot.diagnosis.models import Round, WorkTarget
 from pilot.evaluation import services as evaluation
@@ -976,3 +983,48 @@ def test_the_evaluation_page_sends_the_services_refusal_back(session, world, sta
     )
     assert "Stage 6 opens once the follow-up plan is approved" in text(response)
     assert evaluation_row(session, world.case_a) is None
+
+
+# Ready to close: one definition for the pages, closing and the batch's results ----------------
+
+
+def test_a_case_with_an_item_still_open_is_ready_to_close_everywhere(
+    session, world, stage6, as_user
+):
+    """Stage 6 done while a rectification item is still open: closing allowed it and the
+    results said "Ready to close", but the case page and the firm's home (all six stages done)
+    did not. Now every place asks `Progress.ready_to_close`."""
+    complete_but_verdict(session, world, world.case_a, world.firm_user_a, world.expert_a)
+    evaluation.give_verdict(session, world.staff, world.case_a, Verdict.BASICALLY_MET, "一项未完")
+    session.commit()
+    progress = progress_of(session, world.case_a, DAY)
+    assert progress["rectification"].status != Status.DONE and not progress.all_done
+    assert progress.ready_to_close
+
+    staff = as_user("staff")
+    case_page = text(staff.get(f"/cases/{world.case_a.id}"))
+    assert "The evaluation is done: the case is ready to close." in case_page
+    assert f"/cases/{world.case_a.id}/evaluation/close" in case_page.split('id="evaluation"')[1]
+    assert 'data-action="close"' in text(staff.get(url(world.case_a)))
+    results = text(staff.get(f"/batches/{world.batch.id}/results"))
+    row = results.split('id="open-cases"')[1].split(f'data-case="{world.case_a.id}"')[1]
+    assert "Ready to close" in row.split("</tr>")[0]
+    firm_home = text(as_user("firm_a").get("/"))
+    assert "The evaluation is done; the bureau will close the case." in firm_home
+
+
+def test_a_withdrawn_case_is_never_ready_to_close(session, world, stage6, as_user):
+    complete_but_verdict(session, world, world.case_a, world.firm_user_a, world.expert_a)
+    evaluation.give_verdict(session, world.staff, world.case_a, Verdict.MET, "")
+    withdraw_case(session, world.staff, world.case_a, "企业搬迁")
+    session.commit()
+    progress = progress_of(session, world.case_a, DAY)
+    assert progress["evaluation"].status == Status.DONE and not progress.ready_to_close
+    with pytest.raises(CaseError, match="already closed or withdrawn"):
+        close_case(session, world.staff, world.case_a, DAY)
+    session.rollback()
+    staff = as_user("staff")
+    case_page = text(staff.get(f"/cases/{world.case_a.id}"))
+    assert "ready to close" not in case_page and "/evaluation/close" not in case_page
+    assert 'data-action="close"' not in text(staff.get(url(world.case_a)))
+    assert "Ready to close" not in text(staff.get(f"/batches/{world.batch.id}/results"))

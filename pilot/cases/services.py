@@ -12,7 +12,7 @@ from pilot.cases.models import Case, ExpertAssignment, StageMark
 from pilot.database import utcnow
 from pilot.firms.models import Firm
 from pilot.rectification.models import CLOSED_STATUSES, RectificationItem
-from pilot.stages import MANUAL_STAGES, STAGE_CODES, Status, progress_of
+from pilot.stages import MANUAL_STAGES, STAGE_CODES, progress_of
 
 DUE_FIELDS = [f"{code}_due" for code in STAGE_CODES]
 
@@ -114,7 +114,7 @@ def close_case(session: Session, actor: User, case: Case, today: date) -> list[i
     """结案: allowed once stage 6 is done; items still open are recorded as unfinished."""
     if case.is_read_only:
         raise CaseError(_("The case is already closed or withdrawn."))
-    if progress_of(session, case, today)["evaluation"].status != Status.DONE:
+    if not progress_of(session, case, today).ready_to_close:
         raise CaseError(_("A case is closed once its evaluation is done."))
     unfinished = session.exec(
         select(RectificationItem).where(
