@@ -3,6 +3,7 @@ the before/after comparison, the service rating, the closing assessment, the ver
 with unfinished items, the read-only closed case, reopening; who sees which ratings; the batch
 results."""
 
+import hashlib
 import io
 import re
 from datetime import date, timedelta
@@ -34,6 +35,7 @@ from pilot.kpis.models import Kpi
 from pilot.plan import services as plan
 from pilot.rectification import services as rectification
 from pilot.rectification.models import RectificationItem
+from pilot.reports import archive
 from pilot.reports.models import ReportArchive
 from pilot.stages import Status, progress_of
 from pilot.survey.services import save_survey, write_analysis
@@ -1028,3 +1030,61 @@ def test_a_withdrawn_case_is_never_ready_to_close(session, world, stage6, as_use
     assert "ready to close" not in case_page and "/evaluation/close" not in case_page
     assert 'data-action="close"' not in text(staff.get(url(world.case_a)))
     assert "Ready to close" not in text(staff.get(f"/batches/{world.batch.id}/results"))
+
+
+# Closing leaves an archived final report, whoever closes ----------------------------------------
+
+
+def _ready_to_close(session, world):
+    complete_but_verdict(session, world, world.case_a, world.firm_user_a, world.expert_a)
+    evaluation.give_verdict(session, world.staff, world.case_a, Verdict.MET, "")
+    session.commit()
+
+
+def _archives(session, case) -> list[ReportArchive]:
+    return session.exec(select(ReportArchive).where(ReportArchive.case_id == case.id)).all()
+
+
+def test_closing_through_the_service_archives_the_final_report_on_commit(session, world, stage6):
+    _ready_to_close(session, world)
+    close_case(session, world.staff, world.case_a, DAY)
+    assert _archives(session, world.case_a) == []  # rendered once the closing is committed
+    session.commit()
+    [kept] = _archives(session, world.case_a)
+    data = archive.archive_path(kept).read_bytes()
+    assert data.startswith(b"%PDF") and hashlib.sha256(data).hexdigest() == kept.sha256
+    assert kept.version == 1 and kept.size == len(data)
+    assert kept.generated_by_id == world.staff.id
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "archive")).one()
+    assert entry.after == {"version": 1, "sha256": kept.sha256}
+
+
+def test_a_closing_rolled_back_leaves_no_report(session, world, stage6):
+    _ready_to_close(session, world)
+    close_case(session, world.staff, world.case_a, DAY)
+    session.rollback()
+    session.commit()  # a later commit of the same session archives nothing
+    assert _archives(session, world.case_a) == []
+    root = archive.reports_root()
+    assert not root.exists() or not any(p.is_file() for p in root.rglob("*"))
+    assert not session.get(type(world.case_a), world.case_a.id).is_closed
+
+
+def test_a_report_that_fails_to_render_does_not_undo_the_closing(
+    app, session, world, stage6, as_user, tmp_path, caplog
+):
+    _ready_to_close(session, world)
+    reports_path = app.config["REPORTS_PATH"]
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    app.config["REPORTS_PATH"] = str(blocked)
+    close_case(session, world.staff, world.case_a, DAY)
+    session.commit()
+    assert f"The final report of case {world.case_a.id} was not archived" in caplog.text
+    session.expire_all()
+    assert world.case_a.is_closed and _archives(session, world.case_a) == []
+    # The report's download makes the missing report.
+    app.config["REPORTS_PATH"] = reports_path
+    response = as_user("staff").get(f"/cases/{world.case_a.id}/report")
+    assert response.status_code == 302 and response.location.endswith("/reports/1")
+    assert len(_archives(session, world.case_a)) == 1

@@ -5,13 +5,13 @@ the case; the batch's results.
 Who sees what: the firm sees actuals once staff checked them, and its own ratings; an expert sees
 the actuals and, of ratings, only their own aggregate over the cases they served (never one
 firm's); staff see everything. The services refuse stage 6 input until the stages it needs
-(the plan, the training) are done.
+(the plan, the training) are done; closing archives the final report as it commits.
 
 What the pages show is built elsewhere: `stage` (one case's stage 6), `pages` (the evaluation
 page), `section` (the case page's card), `results` (the batch's results).
 """
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -41,7 +41,6 @@ from pilot.evaluation.stage import ACTUAL_OWNER, seen_stamp
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_upload
 from pilot.permissions import get_case_or_404, require
-from pilot.reports.archive import archive_final
 from pilot.stages import CLOSED, WITHDRAWN
 
 bp = Blueprint("evaluation", __name__)
@@ -254,8 +253,7 @@ def close(case_id: int):
         db.session.rollback()
         flash(str(error), "error")
         return _back(case, "#closing")
-    db.session.commit()
-    _archive_final_report(case)
+    db.session.commit()  # the final report is archived as the closing commits
     if unfinished:
         flash(
             ngettext(
@@ -268,18 +266,6 @@ def close(case_id: int):
     else:
         flash(_("The case is closed."), "success")
     return _back(case)
-
-
-def _archive_final_report(case: Case) -> None:
-    """DESIGN.md: the final report is generated and archived on closing. The case is closed and
-    committed already; a report that fails to render must not undo that, and the report's
-    download makes it when it is missing."""
-    try:
-        archive_final(db.session, current_user, case.id, today())
-        db.session.commit()
-    except Exception:  # noqa: BLE001 — see the docstring: closing stands whatever the PDF does
-        db.session.rollback()
-        current_app.logger.exception("The final report of case %s was not archived", case.id)
 
 
 @bp.post("/cases/<int:case_id>/evaluation/reopen")
