@@ -430,8 +430,17 @@ def test_the_final_rescoring_is_compared_with_the_baseline(session, world, stage
     assert "The comparison appears once" in page
     expert = as_user("expert_a")
     assert 'data-action="rescore"' in text(expert.get(url(world.case_a)))
+    # Submitted, the final round waits for staff: the experts only open it.
+    final = diagnosis.start(session, world.expert_a, world.case_a, Round.FINAL)
+    frameworks = diagnosis.frameworks_of(session, final)
+    diagnosis.save_scores(session, world.expert_a, final, _scores(frameworks, 60, 4))
+    diagnosis.submit(session, world.expert_a, final)
+    session.commit()
+    page = text(expert.get(url(world.case_a)))
+    assert 'data-action="rescore"' not in page and "Open the final re-scoring" in page
 
-    rescore(session, world, world.case_a, world.expert_a, percent=60, level=4)
+    diagnosis.accept(session, world.staff, final, {}, DAY)
+    session.commit()
     page = text(as_user("firm_a").get(url(world.case_a)))
     # GB/T 19580: every item 50 % → 60 %, so 500 → 600 of 1000; the brand 3/5 → 4/5 of 100.
     assert "500.0 → <b data-final-total>600.0</b> / 1000" in page
@@ -475,6 +484,9 @@ def test_the_firm_rates_the_service_and_each_expert(session, world, stage6, as_u
 
 def test_staff_rate_for_the_firm_only_with_a_reason(session, world, stage6, as_user):
     staff = as_user("staff")
+    page = text(staff.get(url(world.case_a)))
+    assert 'name="rateoverall-on_behalf_reason"' in page
+    assert "Rate for the firm only when it cannot do so itself" in page
     response = staff.post(url(world.case_a, "/ratings/overall"), data=rating_data("overall"))
     assert response.status_code == 400
     assert "Give a reason for rating on the firm's behalf." in text(response)
