@@ -194,6 +194,16 @@ class Progress:
     def all_done(self) -> bool:
         return all(s.status == Status.DONE for s in self.stages)
 
+    def is_open(self, code: str) -> bool:
+        """Are the stages this stage needs done, so that its own records may be entered?"""
+        return all(self[n].status == Status.DONE for n in BY_CODE[code].needs)
+
+    @property
+    def ready_to_close(self) -> bool:
+        """结案 is allowed: the case is neither closed nor withdrawn and stage 6 is done. Items
+        still open (stage 3) do not hold it back: closing records them as unfinished."""
+        return self.current not in (CLOSED, WITHDRAWN) and self["evaluation"].status == Status.DONE
+
 
 def evaluate(facts: CaseFacts, today: date) -> Progress:
     """Each stage's status and the case's current stage, on the given day."""
@@ -341,3 +351,9 @@ def facts_of(session: Session, case: Case) -> CaseFacts:
 
 def progress_of(session: Session, case: Case, today: date) -> Progress:
     return progress(session, [case], today)[case.id]
+
+
+def stage_open(session: Session, case: Case, code: str) -> bool:
+    """`Progress.is_open` for services, which have no "today": whether a stage is done does not
+    depend on the day (only whether it is overdue does), so any day gives the same answer."""
+    return evaluate(facts_of(session, case), date.min).is_open(code)

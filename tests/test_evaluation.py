@@ -3,6 +3,7 @@ the before/after comparison, the service rating, the closing assessment, the ver
 with unfinished items, the read-only closed case, reopening; who sees which ratings; the batch
 results."""
 
+import hashlib
 import io
 import re
 from datetime import date, timedelta
@@ -14,7 +15,14 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from pilot.audit.models import AuditLog
-from pilot.cases.services import assign_experts, mark_stage, unmark_stage
+from pilot.cases.services import (
+    CaseError,
+    assign_experts,
+    close_case,
+    mark_stage,
+    unmark_stage,
+    withdraw_case,
+)
 from pilot.diagnosis import services as diagnosis
 from pilot.diagnosis.models import Round, WorkTarget
 from pilot.evaluation import services as evaluation
@@ -27,6 +35,7 @@ from pilot.kpis.models import Kpi
 from pilot.plan import services as plan
 from pilot.rectification import services as rectification
 from pilot.rectification.models import RectificationItem
+from pilot.reports import archive
 from pilot.reports.models import ReportArchive
 from pilot.stages import Status, progress_of
 from pilot.survey.services import save_survey, write_analysis
@@ -421,8 +430,17 @@ def test_the_final_rescoring_is_compared_with_the_baseline(session, world, stage
     assert "The comparison appears once" in page
     expert = as_user("expert_a")
     assert 'data-action="rescore"' in text(expert.get(url(world.case_a)))
+    # Submitted, the final round waits for staff: the experts only open it.
+    final = diagnosis.start(session, world.expert_a, world.case_a, Round.FINAL)
+    frameworks = diagnosis.frameworks_of(session, final)
+    diagnosis.save_scores(session, world.expert_a, final, _scores(frameworks, 60, 4))
+    diagnosis.submit(session, world.expert_a, final)
+    session.commit()
+    page = text(expert.get(url(world.case_a)))
+    assert 'data-action="rescore"' not in page and "Open the final re-scoring" in page
 
-    rescore(session, world, world.case_a, world.expert_a, percent=60, level=4)
+    diagnosis.accept(session, world.staff, final, {}, DAY)
+    session.commit()
     page = text(as_user("firm_a").get(url(world.case_a)))
     # GB/T 19580: every item 50 % → 60 %, so 500 → 600 of 1000; the brand 3/5 → 4/5 of 100.
     assert "500.0 → <b data-final-total>600.0</b> / 1000" in page
@@ -466,6 +484,9 @@ def test_the_firm_rates_the_service_and_each_expert(session, world, stage6, as_u
 
 def test_staff_rate_for_the_firm_only_with_a_reason(session, world, stage6, as_user):
     staff = as_user("staff")
+    page = text(staff.get(url(world.case_a)))
+    assert 'name="rateoverall-on_behalf_reason"' in page
+    assert "Rate for the firm only when it cannot do so itself" in page
     response = staff.post(url(world.case_a, "/ratings/overall"), data=rating_data("overall"))
     assert response.status_code == 400
     assert "Give a reason for rating on the firm's behalf." in text(response)
@@ -559,6 +580,7 @@ def test_an_expert_sees_only_their_own_aggregate_over_the_cases_served(
     _rate_case_a(session, world)
     session.refresh(world.case_b, ["assignments"])
     assign_experts(session, world.staff, world.case_b, [world.expert_a.id], world.expert_a.id)
+    to_stage6(session, world, world.case_b, world.firm_user_b, world.expert_a)
     evaluation.rate(
         session,
         world.firm_user_b,
@@ -924,3 +946,157 @@ def test_the_charts_are_self_contained_svg_with_chinese_labels(app):
     assert "领导" in charts[0] and "终期" in charts[0]
     assert ">50%<" in charts[0] and ">60%<" in charts[0] and ">22.2%<" in charts[0]
     assert ">2.4%<" in charts[1] and ">2.8%<" in charts[1] and "实际" in charts[1]
+
+
+# The rules live in the services: called directly, they refuse on their own -------------------
+
+
+def test_every_stage6_command_refuses_until_the_plan_and_the_training_are_done(
+    session, world, stage6
+):
+    target = stage6["targets"][0]
+    row = evaluation.enter_actual(session, world.expert_a, target, actual=Decimal(97), period="")
+    session.commit()
+    unmark_stage(session, world.staff, world.case_a, "training", "签到表缺失")
+    session.commit()
+    case = world.case_a
+    scores = {"professionalism": 5, "timeliness": 5, "usefulness": 5}
+    commands = {
+        "enter_actual": lambda: evaluation.enter_actual(
+            session, world.expert_a, target, actual=Decimal(98), period=""
+        ),
+        "check_actual": lambda: evaluation.check_actual(session, world.staff, row),
+        "rate": lambda: evaluation.rate(
+            session, world.firm_user_a, case, expert_id=None, scores=scores, comment=""
+        ),
+        "write_assessment": lambda: evaluation.write_assessment(
+            session, world.expert_a, case, ASSESSMENT
+        ),
+        "give_verdict": lambda: evaluation.give_verdict(
+            session, world.staff, case, Verdict.MET, ""
+        ),
+    }
+    for name, command in commands.items():
+        with pytest.raises(evaluation.StageNotOpen, match="Stage 6 opens once") as refused:
+            command()
+        assert refused.value.field is None, name
+        session.rollback()
+    [kept] = actuals(session)
+    assert kept.actual == Decimal(97) and kept.checked_at is None
+    assert ratings(session) == [] and evaluation_row(session, case) is None
+
+
+def test_the_evaluation_page_sends_the_services_refusal_back(session, world, stage6, as_user):
+    unmark_stage(session, world.staff, world.case_a, "training", "签到表缺失")
+    session.commit()
+    staff = as_user("staff")
+    response = staff.post(
+        url(world.case_a, "/verdict"),
+        data={"verdict-verdict": Verdict.MET},
+        follow_redirects=True,
+    )
+    assert "Stage 6 opens once the follow-up plan is approved" in text(response)
+    assert evaluation_row(session, world.case_a) is None
+
+
+# Ready to close: one definition for the pages, closing and the batch's results ----------------
+
+
+def test_a_case_with_an_item_still_open_is_ready_to_close_everywhere(
+    session, world, stage6, as_user
+):
+    """Stage 6 done while a rectification item is still open: closing allowed it and the
+    results said "Ready to close", but the case page and the firm's home (all six stages done)
+    did not. Now every place asks `Progress.ready_to_close`."""
+    complete_but_verdict(session, world, world.case_a, world.firm_user_a, world.expert_a)
+    evaluation.give_verdict(session, world.staff, world.case_a, Verdict.BASICALLY_MET, "一项未完")
+    session.commit()
+    progress = progress_of(session, world.case_a, DAY)
+    assert progress["rectification"].status != Status.DONE and not progress.all_done
+    assert progress.ready_to_close
+
+    staff = as_user("staff")
+    case_page = text(staff.get(f"/cases/{world.case_a.id}"))
+    assert "The evaluation is done: the case is ready to close." in case_page
+    assert f"/cases/{world.case_a.id}/evaluation/close" in case_page.split('id="evaluation"')[1]
+    assert 'data-action="close"' in text(staff.get(url(world.case_a)))
+    results = text(staff.get(f"/batches/{world.batch.id}/results"))
+    row = results.split('id="open-cases"')[1].split(f'data-case="{world.case_a.id}"')[1]
+    assert "Ready to close" in row.split("</tr>")[0]
+    firm_home = text(as_user("firm_a").get("/"))
+    assert "The evaluation is done; the bureau will close the case." in firm_home
+
+
+def test_a_withdrawn_case_is_never_ready_to_close(session, world, stage6, as_user):
+    complete_but_verdict(session, world, world.case_a, world.firm_user_a, world.expert_a)
+    evaluation.give_verdict(session, world.staff, world.case_a, Verdict.MET, "")
+    withdraw_case(session, world.staff, world.case_a, "企业搬迁")
+    session.commit()
+    progress = progress_of(session, world.case_a, DAY)
+    assert progress["evaluation"].status == Status.DONE and not progress.ready_to_close
+    with pytest.raises(CaseError, match="already closed or withdrawn"):
+        close_case(session, world.staff, world.case_a, DAY)
+    session.rollback()
+    staff = as_user("staff")
+    case_page = text(staff.get(f"/cases/{world.case_a.id}"))
+    assert "ready to close" not in case_page and "/evaluation/close" not in case_page
+    assert 'data-action="close"' not in text(staff.get(url(world.case_a)))
+    assert "Ready to close" not in text(staff.get(f"/batches/{world.batch.id}/results"))
+
+
+# Closing leaves an archived final report, whoever closes ----------------------------------------
+
+
+def _ready_to_close(session, world):
+    complete_but_verdict(session, world, world.case_a, world.firm_user_a, world.expert_a)
+    evaluation.give_verdict(session, world.staff, world.case_a, Verdict.MET, "")
+    session.commit()
+
+
+def _archives(session, case) -> list[ReportArchive]:
+    return session.exec(select(ReportArchive).where(ReportArchive.case_id == case.id)).all()
+
+
+def test_closing_through_the_service_archives_the_final_report_on_commit(session, world, stage6):
+    _ready_to_close(session, world)
+    close_case(session, world.staff, world.case_a, DAY)
+    assert _archives(session, world.case_a) == []  # rendered once the closing is committed
+    session.commit()
+    [kept] = _archives(session, world.case_a)
+    data = archive.archive_path(kept).read_bytes()
+    assert data.startswith(b"%PDF") and hashlib.sha256(data).hexdigest() == kept.sha256
+    assert kept.version == 1 and kept.size == len(data)
+    assert kept.generated_by_id == world.staff.id
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "archive")).one()
+    assert entry.after == {"version": 1, "sha256": kept.sha256}
+
+
+def test_a_closing_rolled_back_leaves_no_report(session, world, stage6):
+    _ready_to_close(session, world)
+    close_case(session, world.staff, world.case_a, DAY)
+    session.rollback()
+    session.commit()  # a later commit of the same session archives nothing
+    assert _archives(session, world.case_a) == []
+    root = archive.reports_root()
+    assert not root.exists() or not any(p.is_file() for p in root.rglob("*"))
+    assert not session.get(type(world.case_a), world.case_a.id).is_closed
+
+
+def test_a_report_that_fails_to_render_does_not_undo_the_closing(
+    app, session, world, stage6, as_user, tmp_path, caplog
+):
+    _ready_to_close(session, world)
+    reports_path = app.config["REPORTS_PATH"]
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    app.config["REPORTS_PATH"] = str(blocked)
+    close_case(session, world.staff, world.case_a, DAY)
+    session.commit()
+    assert f"The final report of case {world.case_a.id} was not archived" in caplog.text
+    session.expire_all()
+    assert world.case_a.is_closed and _archives(session, world.case_a) == []
+    # The report's download makes the missing report.
+    app.config["REPORTS_PATH"] = reports_path
+    response = as_user("staff").get(f"/cases/{world.case_a.id}/report")
+    assert response.status_code == 302 and response.location.endswith("/reports/1")
+    assert len(_archives(session, world.case_a)) == 1

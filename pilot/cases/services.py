@@ -12,7 +12,8 @@ from pilot.cases.models import Case, ExpertAssignment, StageMark
 from pilot.database import utcnow
 from pilot.firms.models import Firm
 from pilot.rectification.models import CLOSED_STATUSES, RectificationItem
-from pilot.stages import MANUAL_STAGES, STAGE_CODES, Status, progress_of
+from pilot.reports.archive import archive_on_commit
+from pilot.stages import MANUAL_STAGES, STAGE_CODES, progress_of
 
 DUE_FIELDS = [f"{code}_due" for code in STAGE_CODES]
 
@@ -111,10 +112,11 @@ def reinstate_case(session: Session, actor: User, case: Case, reason: str) -> No
 
 
 def close_case(session: Session, actor: User, case: Case, today: date) -> list[int]:
-    """结案: allowed once stage 6 is done; items still open are recorded as unfinished."""
+    """结案: allowed once stage 6 is done; items still open are recorded as unfinished. The
+    final report is archived right after the closing is committed (`archive_on_commit`)."""
     if case.is_read_only:
         raise CaseError(_("The case is already closed or withdrawn."))
-    if progress_of(session, case, today)["evaluation"].status != Status.DONE:
+    if not progress_of(session, case, today).ready_to_close:
         raise CaseError(_("A case is closed once its evaluation is done."))
     unfinished = session.exec(
         select(RectificationItem).where(
@@ -134,6 +136,7 @@ def close_case(session: Session, actor: User, case: Case, today: date) -> list[i
         after={"unfinished_items": [i.id for i in unfinished]},
         public=True,
     )
+    archive_on_commit(session, actor, case, today)
     return [i.id for i in unfinished]
 
 

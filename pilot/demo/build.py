@@ -29,7 +29,6 @@ from pilot.frameworks.models import Framework, Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
 from pilot.rectification import services as rectification
-from pilot.reports.archive import archive_final
 from pilot.stages import STAGE_CODES
 from pilot.survey.services import save_survey, write_analysis
 from pilot.training import services as training
@@ -330,9 +329,8 @@ def _scores(framework: Framework, seed: int) -> list[diagnosis.ScoreInput]:
 
 
 def load_demo(session: Session) -> str:
-    """Load the demo batch and commit it (the closed cases' reports are rendered after)."""
+    """Load the demo batch and commit it (the closed cases' reports are rendered as it commits)."""
     demo = Demo(session, today() - timedelta(weeks=19))
-    closed = []
     for i, row in enumerate(data.FIRMS):
         case, firm_user, lead, second = demo.firm(i, row)
         done = STAGE_CODES[: data.DONE_STAGES[i]]
@@ -351,7 +349,6 @@ def load_demo(session: Session) -> str:
             closing.evaluate(demo, case, firm_user, lead, second, i)
         if i in data.CLOSED:
             closing.close(demo, case)
-            closed.append(case.id)
         if i == 17:
             withdraw_case(session, demo.clerk, case, "企业生产线搬迁，申请退出本批试点")
     active = [
@@ -363,9 +360,5 @@ def load_demo(session: Session) -> str:
         training.save_session(
             session, demo.clerk, demo.batch, training_session, case_ids=active, finding_ids=[]
         )
-    session.commit()
-    # Closing files the final report, as the close button does.
-    for case_id in closed:
-        archive_final(session, demo.clerk, case_id, today())
-        session.commit()
+    session.commit()  # the closed cases' final reports are archived as this commits
     return f"Loaded batch {demo.batch.name}: {len(data.FIRMS)} firms."

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from pilot.accounts.models import Role
 from pilot.cases.models import Case
+from pilot.diagnosis.models import DiagnosisStatus
 from pilot.evaluation import services
 from pilot.evaluation.changes import change_chart
 from pilot.evaluation.forms import (
@@ -18,9 +19,12 @@ from pilot.evaluation.forms import (
     VerdictForm,
 )
 from pilot.evaluation.labels import labels, number
-from pilot.evaluation.ratings import own_aggregate, rating_key
+from pilot.evaluation.ratings import own_aggregate, rating_key, sees_case_ratings
 from pilot.evaluation.stage import Stage6, TargetRow, load
 from pilot.permissions import can
+
+#: The final re-scoring's states in which the experts still work on it.
+RESCORE_OPEN = (DiagnosisStatus.DRAFT, DiagnosisStatus.RETURNED)
 
 
 def actual_prefix(target_id: int) -> str:
@@ -65,18 +69,25 @@ def _rating_forms(stage: Stage6, given: dict[str, RatingForm]) -> dict[str, Rati
 
 
 def _may(stage: Stage6) -> dict[str, bool]:
-    """What this user may do on the page."""
+    """What this user may do and see on the page."""
     case = stage.case
+    rate = stage.open and can(current_user, "rate_service", case)
     return {
         "enter": stage.open and can(current_user, "enter_actuals", case),
         "check": can(current_user, "check_actuals", case),
-        "rate": stage.open and can(current_user, "rate_service", case),
+        "rate": rate,
+        # Staff rate only on the firm's behalf, with a reason.
+        "rate_for_firm": rate and current_user.is_staff,
+        "case_ratings": sees_case_ratings(current_user, case),
+        "own_aggregate": current_user.role == Role.EXPERT,
         "assess": stage.open and can(current_user, "write_assessment", case),
         "verdict": can(current_user, "give_verdict", case),
         "close": can(current_user, "close_case", case),
         "reopen": case.is_closed and can(current_user, "reopen_case", case),
         "drafts": can(current_user, "view_drafts", case),
-        "rescore": can(current_user, "file_diagnosis", case),
+        "rescore": stage.open
+        and can(current_user, "file_diagnosis", case)
+        and (stage.final is None or stage.final.status in RESCORE_OPEN),
         "all_ratings": can(current_user, "view_expert_ratings", case),
         "batch_results": can(current_user, "view_expert_ratings"),
     }
@@ -104,7 +115,7 @@ def render_page(
         "change_charts": {c.framework_id: change_chart(c) for c in stage.changes},
         "check_form": CheckForm(formdata=None),
         "close_form": CloseForm(formdata=None),
-        "own_aggregate": own_aggregate(current_user) if current_user.role == Role.EXPERT else None,
+        "own_aggregate": own_aggregate(current_user) if may["own_aggregate"] else None,
     }
     if may["enter"]:
         given = actual_forms or {}

@@ -60,10 +60,15 @@ def own_aggregate(user: User) -> RatingSummary | None:
     return summary
 
 
-def visible_ratings(case: Case) -> list[ServiceRating]:
+def sees_case_ratings(user: User, case: Case) -> bool:
     """Staff see every rating of the case; the firm the ones given on its case; experts none
-    (they see only their own aggregate). The rating of the service overall comes first."""
-    if not (can(current_user, "view_expert_ratings", case) or current_user.role == Role.FIRM):
+    (they see only their own aggregate)."""
+    return can(user, "view_expert_ratings", case) or user.role == Role.FIRM
+
+
+def visible_ratings(case: Case) -> list[ServiceRating]:
+    """The case's ratings this user sees (`sees_case_ratings`), the service overall first."""
+    if not sees_case_ratings(current_user, case):
         return []
     ratings = db.session.exec(
         select(ServiceRating).where(ServiceRating.case_id == case.id).order_by(ServiceRating.id)

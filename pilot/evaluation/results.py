@@ -63,7 +63,7 @@ class CaseResult:
     def why(self) -> list[str]:
         """Why an open case is not closed yet: each stage under way (stages 3–5 and 6 run side
         by side), and for stage 6 what it still lacks."""
-        if self.progress["evaluation"].status == Status.DONE:
+        if self.progress.ready_to_close:
             return [_("Ready to close")]
         lines = []
         for state in self.progress.stages:

@@ -25,6 +25,6 @@ def case_section(case: Case) -> dict | None:
         "stage": stage,
         "close_form": CloseForm(formdata=None),
         "reopen_form": ReopenForm(formdata=None, prefix="reopen"),
-        "may_close": can(current_user, "close_case", case),
+        "may_close": stage.progress.ready_to_close and can(current_user, "close_case", case),
         "may_reopen": case.is_closed and can(current_user, "reopen_case", case),
     }

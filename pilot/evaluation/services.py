@@ -1,5 +1,8 @@
 """Stage 6: KPI actuals and achievement, the service rating, the closing assessment, the verdict.
 
+Every command here refuses while stage 6 is not open (the follow-up plan approved and the
+training done, per `pilot.stages`), whoever calls it.
+
 Achievement is the share of the way from baseline to target that the actual went, with the
 target's direction: reaching or passing the target is 100 %, not moving (or moving the wrong
 way) is 0 %. Without a baseline, or when the target equals the baseline, it is met or not.
@@ -19,7 +22,7 @@ from pilot.database import upsert_statement, utcnow
 from pilot.diagnosis.models import WorkTarget
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating, Verdict
 from pilot.kpis.models import Direction, wrong_side
-from pilot.stages import facts_of
+from pilot.stages import facts_of, stage_open
 
 VERDICT_LABELS = {
     Verdict.MET: _l("Met"),
@@ -34,6 +37,22 @@ class EvaluationError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+class StageNotOpen(EvaluationError):
+    """Stage 6 input before the stages it needs (the plan, the training) are done."""
+
+
+def require_open(session: Session, case: Case) -> None:
+    """Refuse stage 6 input until the follow-up plan is approved and the training is done."""
+    session.flush()
+    if not stage_open(session, case, "evaluation"):
+        raise StageNotOpen(
+            _(
+                "Stage 6 opens once the follow-up plan is approved and the training is done: "
+                "nothing was saved."
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,7 @@ def enter_actual(
     note: str = "",
 ) -> KpiActual:
     """The expert enters (or corrects) an actual; a correction needs staff's check again."""
+    require_open(session, session.get(Case, target.case_id))
     if not actual.is_finite():
         raise EvaluationError(_("Enter a number."), "actual")
     row = session.exec(select(KpiActual).where(KpiActual.target_id == target.id)).first()
@@ -97,6 +117,7 @@ def enter_actual(
 
 
 def check_actual(session: Session, actor: User, row: KpiActual) -> None:
+    require_open(session, session.get(Case, row.case_id))
     if row.checked_at:
         raise EvaluationError(_("This actual is checked already."))
     row.checked_by_id, row.checked_at = actor.id, utcnow()
@@ -122,6 +143,7 @@ def rate(
     on_behalf_reason: str = "",
 ) -> ServiceRating:
     """The firm rates the service (overall, or one expert) 1–5 on each aspect."""
+    require_open(session, case)
     for aspect in RATING_ASPECTS:
         value = scores.get(aspect)
         if not isinstance(value, int) or not 1 <= value <= 5:
@@ -172,6 +194,7 @@ def evaluation_of(session: Session, case: Case) -> Evaluation:
 
 
 def write_assessment(session: Session, actor: User, case: Case, text: str) -> Evaluation:
+    require_open(session, case)
     if not text.strip():
         raise EvaluationError(_("Write the closing assessment."), "assessment")
     row = evaluation_of(session, case)
@@ -187,6 +210,7 @@ def give_verdict(
 ) -> Evaluation:
     """Staff's verdict, once actuals are checked, the final round accepted, the service rated
     and the assessment written."""
+    require_open(session, case)
     if verdict not in VERDICT_LABELS:
         raise EvaluationError(_("Choose a verdict."), "verdict")
     session.flush()

@@ -45,11 +45,6 @@ def facts_and_progress(case: Case) -> tuple[CaseFacts, Progress]:
     return facts, evaluate(facts, today())
 
 
-def needs_open(progress: Progress) -> bool:
-    """Are the stages stage 6 needs (the plan, the training) done?"""
-    return all(progress[code].status == Status.DONE for code in BY_CODE["evaluation"].needs)
-
-
 def missing(facts: CaseFacts, progress: Progress) -> list[str]:
     """What stage 6 still lacks, in words, in the order it is usually done."""
     out = []
@@ -181,7 +176,8 @@ class Stage6:
 
     @property
     def open(self) -> bool:
-        return needs_open(self.progress) and not self.case.is_read_only
+        """Stage 6 takes input: the stages it needs are done and the case is not read-only."""
+        return self.progress.is_open("evaluation") and not self.case.is_read_only
 
     @property
     def overall_rating(self) -> ServiceRating | None:

@@ -4,14 +4,14 @@ the case; the batch's results.
 
 Who sees what: the firm sees actuals once staff checked them, and its own ratings; an expert sees
 the actuals and, of ratings, only their own aggregate over the cases they served (never one
-firm's); staff see everything. Entering actuals, rating the service and writing the assessment
-open once the stages stage 6 needs (the plan, the training) are done.
+firm's); staff see everything. The services refuse stage 6 input until the stages it needs
+(the plan, the training) are done; closing archives the final report as it commits.
 
 What the pages show is built elsewhere: `stage` (one case's stage 6), `pages` (the evaluation
 page), `section` (the case page's card), `results` (the batch's results).
 """
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -37,11 +37,10 @@ from pilot.evaluation.labels import labels
 from pilot.evaluation.models import KpiActual, Verdict
 from pilot.evaluation.pages import actual_prefix, rating_prefix, render_page
 from pilot.evaluation.results import batch_summary
-from pilot.evaluation.stage import ACTUAL_OWNER, facts_and_progress, needs_open, seen_stamp
+from pilot.evaluation.stage import ACTUAL_OWNER, seen_stamp
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_upload
 from pilot.permissions import get_case_or_404, require
-from pilot.reports.archive import archive_final
 from pilot.stages import CLOSED, WITHDRAWN
 
 bp = Blueprint("evaluation", __name__)
@@ -54,18 +53,10 @@ def _back(case: Case, anchor: str = ""):
     return redirect(url_for("evaluation.show", case_id=case.id) + anchor)
 
 
-def _refuse_unless_open(case: Case):
-    """A redirect with the reason when stage 6 is not open for input yet, else None."""
-    _facts, progress = facts_and_progress(case)
-    if needs_open(progress):
-        return None
-    flash(
-        _(
-            "Stage 6 opens once the follow-up plan is approved and the training is done: "
-            "nothing was saved."
-        ),
-        "error",
-    )
+def _not_open(case: Case, error: services.StageNotOpen):
+    """Back to the page with the service's reason: its forms are not offered yet."""
+    db.session.rollback()
+    flash(str(error), "error")
     return _back(case)
 
 
@@ -101,9 +92,6 @@ def show(case_id: int):
 @login_required
 def enter_actual(case_id: int, target_id: int):
     case = get_case_or_404(case_id, "enter_actuals")
-    refusal = _refuse_unless_open(case)
-    if refusal:
-        return refusal
     target = db.session.get(WorkTarget, target_id)
     if target is None or target.case_id != case.id:
         flash(_("There is no such work target in this case."), "error")
@@ -130,6 +118,8 @@ def enter_actual(case_id: int, target_id: int):
                 owner_id=row.id,
                 case_id=case.id,
             )
+    except services.StageNotOpen as error:
+        return _not_open(case, error)
     except services.EvaluationError as error:
         _refused(form, error, "actual")
         return render_page(case, actual_forms={target.id: form}, status=400)
@@ -175,9 +165,6 @@ def rate(case_id: int, who: str):
     if who != "overall" and not who.isdigit():
         abort(404)
     case = get_case_or_404(case_id, "rate_service")
-    refusal = _refuse_unless_open(case)
-    if refusal:
-        return refusal
     expert_id = None if who == "overall" else int(who)
     if expert_id is not None and expert_id not in {a.expert_id for a in case.assignments}:
         flash(_("Rate one of the experts who served the firm."), "error")
@@ -198,6 +185,8 @@ def rate(case_id: int, who: str):
             comment=form.comment.data or "",
             on_behalf_reason=reason,
         )
+    except services.StageNotOpen as error:
+        return _not_open(case, error)
     except services.EvaluationError as error:
         _refused(form, error, "comment")
         return render_page(case, rating_forms={who: form}, status=400)
@@ -213,13 +202,12 @@ def rate(case_id: int, who: str):
 @login_required
 def assessment(case_id: int):
     case = get_case_or_404(case_id, "write_assessment")
-    refusal = _refuse_unless_open(case)
-    if refusal:
-        return refusal
     form = AssessmentForm(prefix="assessment")
     if form.validate_on_submit():
         try:
             services.write_assessment(db.session, current_user, case, form.assessment.data or "")
+        except services.StageNotOpen as error:
+            return _not_open(case, error)
         except services.EvaluationError as error:
             _reject(form.assessment, str(error))
         else:
@@ -239,6 +227,8 @@ def verdict(case_id: int):
             services.give_verdict(
                 db.session, current_user, case, form.verdict.data, form.comment.data or ""
             )
+        except services.StageNotOpen as error:
+            return _not_open(case, error)
         except services.EvaluationError as error:
             _refused(form, error, "verdict")
         else:
@@ -263,8 +253,7 @@ def close(case_id: int):
         db.session.rollback()
         flash(str(error), "error")
         return _back(case, "#closing")
-    db.session.commit()
-    _archive_final_report(case)
+    db.session.commit()  # the final report is archived as the closing commits
     if unfinished:
         flash(
             ngettext(
@@ -277,18 +266,6 @@ def close(case_id: int):
     else:
         flash(_("The case is closed."), "success")
     return _back(case)
-
-
-def _archive_final_report(case: Case) -> None:
-    """DESIGN.md: the final report is generated and archived on closing. The case is closed and
-    committed already; a report that fails to render must not undo that, and the report's
-    download makes it when it is missing."""
-    try:
-        archive_final(db.session, current_user, case.id, today())
-        db.session.commit()
-    except Exception:  # noqa: BLE001 — see the docstring: closing stands whatever the PDF does
-        db.session.rollback()
-        current_app.logger.exception("The final report of case %s was not archived", case.id)
 
 
 @bp.post("/cases/<int:case_id>/evaluation/reopen")
