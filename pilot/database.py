@@ -84,30 +84,38 @@ def upsert_statement(session: Session, model: type[SQLModel]):
 
 
 _AFTER_COMMIT = "pilot.after_commit"
+_AFTER_ROLLBACK = "pilot.after_rollback"
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
     """Run action once the session's transaction commits; forget it if the transaction rolls back.
 
-    For what the database cannot undo (removing a file's bytes), so it happens only when the
-    change that calls for it is kept.
+    For what the database cannot undo or cannot do inside the transaction (removing a file's
+    bytes, rendering a report of the committed records), so it happens only when the change that
+    calls for it is kept.
     """
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def after_rollback(session: Session, action: Callable[[], None]) -> None:
+    """Run action if the session's transaction ends without a commit (undo a file written for a
+    record that is not kept); forget it once the transaction commits."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
 
 
 # Listened to on the class, once: listening on a scoped session would add a listener to its
 # session factory at every request.
 @sa.event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    pending = session.info.get(_AFTER_COMMIT)
-    if not pending:
-        return
-    actions, pending[:] = list(pending), []
-    for action in actions:
+    session.info.pop(_AFTER_ROLLBACK, None)
+    for action in session.info.pop(_AFTER_COMMIT, []):
         action()
 
 
 @sa.event.listens_for(Session, "after_transaction_end")
-def _forget_after_commit(session: Session, transaction) -> None:
-    if transaction.parent is None and session.info.get(_AFTER_COMMIT):  # not a savepoint's end
-        session.info[_AFTER_COMMIT].clear()
+def _run_after_rollback(session: Session, transaction) -> None:
+    if transaction.parent is not None:  # a savepoint: the outer transaction decides
+        return
+    session.info.pop(_AFTER_COMMIT, None)
+    for action in session.info.pop(_AFTER_ROLLBACK, []):
+        action()

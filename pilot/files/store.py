@@ -6,17 +6,18 @@ import re
 import tempfile
 import unicodedata
 import uuid
+from functools import partial
 from pathlib import Path, PurePath
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import event
 from sqlmodel import Session, select
 from werkzeug.datastructures import FileStorage
 
 from pilot.accounts.models import User
 from pilot.audit.services import log
+from pilot.database import after_rollback
 from pilot.files.kinds import Kind, detect_kind
 from pilot.files.models import StoredFile
 
@@ -32,7 +33,6 @@ _WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
 _DROPPED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 _STORAGE_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
-_NEW_FILES = "pilot.files.new"
 
 
 # File names -------------------------------------------------------------------------------------
@@ -127,29 +127,6 @@ def _write(data: bytes) -> tuple[str, Path]:
     return key, path
 
 
-def _remove_unless_committed(session: Session, path: Path) -> None:
-    """Delete the written file again if the transaction that records it does not commit."""
-    pending = session.info.get(_NEW_FILES)
-    if pending is None:
-        pending = session.info[_NEW_FILES] = []
-        event.listen(session, "after_commit", _forget_new_files)
-        event.listen(session, "after_transaction_end", _remove_new_files)
-    pending.append(path)
-
-
-def _forget_new_files(session: Session) -> None:
-    session.info.get(_NEW_FILES, []).clear()
-
-
-def _remove_new_files(session: Session, transaction) -> None:
-    if transaction.parent is not None:  # a savepoint: the outer transaction decides
-        return
-    pending = session.info.get(_NEW_FILES, [])
-    for path in pending:
-        path.unlink(missing_ok=True)
-    pending.clear()
-
-
 def save_upload(
     session: Session,
     actor: User,
@@ -191,7 +168,7 @@ def save_upload(
     ).first()
 
     key, path = _write(data)
-    _remove_unless_committed(session, path)
+    after_rollback(session, partial(path.unlink, missing_ok=True))
     stored = StoredFile(
         owner_type=owner_type,
         owner_id=owner_id,

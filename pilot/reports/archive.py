@@ -13,15 +13,16 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, orm
 from sqlmodel import Session, func, select
 
 from pilot.accounts.models import User
 from pilot.audit.services import log
 from pilot.cases.models import Case
+from pilot.database import after_commit
 from pilot.reports import pdf
 from pilot.reports.context import build
 from pilot.reports.models import ReportArchive
@@ -111,46 +112,30 @@ def archive_final(session: Session, actor: User | None, case_id: int, today: dat
     return store(session, actor, case, rendered)
 
 
-#: Session.info key: case id -> (actor id, today) of final reports to archive after the commit.
-PENDING = "final_reports_after_commit"
-
-
 def archive_on_commit(session: Session, actor: User | None, case: Case, today: date) -> None:
     """Have the case's final report archived right after this session's transaction commits.
 
     The report shows the committed closing, so it cannot be rendered before the commit, and a
     rollback must leave no report behind: nothing is done until the commit, and a rollback
     forgets the request."""
-    session.info.setdefault(PENDING, {})[case.id] = (actor.id if actor else None, today)
+    actor_id = actor.id if actor else None
+    after_commit(session, partial(_archive_committed, session.get_bind(), case.id, actor_id, today))
 
 
-@event.listens_for(orm.Session, "after_commit")
-def _archive_pending(session: orm.Session) -> None:
-    """Archive the final reports asked for in the transaction just committed.
+def _archive_committed(bind, case_id: int, actor_id: int | None, today: date) -> None:
+    """Archive a final report once its closing is committed.
 
     The closing stands whatever the PDF does: a report that fails is logged, and the report's
     download makes it when it is missing. The committed session cannot run SQL from here, so
-    each report gets a session of its own."""
-    pending = session.info.pop(PENDING, None)
-    for case_id, (actor_id, today) in (pending or {}).items():
-        with Session(session.get_bind(), expire_on_commit=False) as own:
-            try:
-                actor = own.get(User, actor_id) if actor_id is not None else None
-                archive_final(own, actor, case_id, today)
-                own.commit()
-            except Exception:  # noqa: BLE001 — see the docstring: the closing is committed
-                own.rollback()
-                current_app.logger.exception(
-                    "The final report of case %s was not archived", case_id
-                )
-
-
-@event.listens_for(orm.Session, "after_transaction_end")
-def _forget_pending(session: orm.Session, transaction: orm.SessionTransaction) -> None:
-    """A transaction that ends without a commit (rolled back, or its session closed) asks for
-    no report; a savepoint ending keeps the requests of the transaction around it."""
-    if transaction.parent is None:
-        session.info.pop(PENDING, None)
+    the report gets a session of its own."""
+    with Session(bind, expire_on_commit=False) as own:
+        try:
+            actor = own.get(User, actor_id) if actor_id is not None else None
+            archive_final(own, actor, case_id, today)
+            own.commit()
+        except Exception:  # noqa: BLE001 — see the docstring: the closing is committed
+            own.rollback()
+            current_app.logger.exception("The final report of case %s was not archived", case_id)
 
 
 def batch_zip(
