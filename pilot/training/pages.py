@@ -20,7 +20,7 @@ from pilot.frameworks.models import FrameworkItem
 from pilot.permissions import can
 from pilot.stages import progress
 from pilot.survey.services import WEAK_AREAS
-from pilot.training.access import firm_sessions
+from pilot.training.access import firm_sessions, sees_every_session
 from pilot.training.forms import attendance_form
 from pilot.training.materials import materials
 from pilot.training.models import Attendance, SessionFinding, SessionInvite, TrainingSession
@@ -220,6 +220,7 @@ def render_show(
     return render_template(
         "training/show.html",
         training=training,
+        firm_view=not sees_every_session(current_user),
         batch=batch,
         starts=local(training.starts_at),
         ends=local(ends_at(training)),
