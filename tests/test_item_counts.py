@@ -104,3 +104,12 @@ def test_a_submitted_item_past_due_is_not_overdue_on_the_checklist(app, client, 
     assert "data-overdue" not in submitted_row
     case_page = client.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert 'data-overdue-count="1"' in case_page
+
+
+def test_the_cli_counts_overdue_items_by_the_same_rule(app, runner, session, world):
+    late_items(app, session, world)
+    result = runner.invoke(args=["cases", "list", "--batch", world.batch.name])
+    assert result.exit_code == 0, result.output
+    rows = {r[2]: r for r in (line.split("\t") for line in result.output.splitlines())}
+    assert rows[str(world.case_a.id)][6] == "1"
+    assert rows[str(world.case_b.id)][6] == "0"
