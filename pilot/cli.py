@@ -135,11 +135,13 @@ def cases_group() -> None:
 @click.option("--batch", "batch_name", help="Only this batch (its name).")
 @with_appcontext
 def cases_list(batch_name: str | None) -> None:
-    """Tab-separated: credit code, firm, case id, current stage, batch."""
+    """Tab-separated: credit code, firm, case id, current stage, batch, the stages under way
+    (comma-separated, "-" for none), overdue rectification items."""
     from pilot.batches.models import Batch
     from pilot.cases.models import Case
     from pilot.database import today
     from pilot.firms.models import Firm
+    from pilot.rectification.stats import counts_by_case
     from pilot.stages import progress
 
     query = (
@@ -155,11 +157,15 @@ def cases_list(batch_name: str | None) -> None:
             raise click.ClickException(f"No batch is named {batch_name}.")
         query = query.where(Case.batch_id == batch.id)
     cases = db.session.exec(query).all()
-    states = progress(db.session, cases, today())
+    on = today()
+    states = progress(db.session, cases, on)
+    items = counts_by_case(db.session, [c.id for c in cases], on)
     for case in cases:
+        state = states[case.id]
+        active = ",".join(s.code for s in state.active_stages) or "-"
         click.echo(
             f"{case.firm.credit_code}\t{case.firm.name}\t{case.id}\t"
-            f"{states[case.id].current}\t{case.batch.name}"
+            f"{state.current}\t{case.batch.name}\t{active}\t{items[case.id].overdue}"
         )
 
 

@@ -54,6 +54,9 @@ BY_CODE = {s.code: s for s in STAGES}
 CLOSED = "closed"
 WITHDRAWN = "withdrawn"
 
+#: A stage under way: the board counts a running case under each stage in one of these.
+ACTIVE_STATUSES = frozenset({Status.IN_PROGRESS, Status.OVERDUE})
+
 STATUS_LABELS = {
     Status.NOT_STARTED: _l("Not started"),
     Status.IN_PROGRESS: _l("In progress"),
@@ -176,6 +179,15 @@ class StageState:
     def code(self) -> str:
         return self.stage.code
 
+    @property
+    def is_active(self) -> bool:
+        """In progress or overdue: under way, whether or not the case still runs."""
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == Status.DONE
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -185,6 +197,16 @@ class Progress:
 
     def __getitem__(self, code: str) -> StageState:
         return next(s for s in self.stages if s.code == code)
+
+    @property
+    def is_running(self) -> bool:
+        """Neither closed nor withdrawn."""
+        return self.current not in (CLOSED, WITHDRAWN)
+
+    @property
+    def active_stages(self) -> tuple[StageState, ...]:
+        """The stages under way of a running case (a closed or withdrawn case has none)."""
+        return tuple(s for s in self.stages if s.is_active) if self.is_running else ()
 
     @property
     def is_overdue(self) -> bool:

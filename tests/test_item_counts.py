@@ -58,3 +58,58 @@ def test_no_items_show_a_dash(client, world):
     login(client, "staff")
     page = client.get(f"/?batch={world.batch.id}").get_data(as_text=True)
     assert f'data-items="{world.case_b.id}">—' in page
+
+
+def late_items(app, session, world):
+    """Two items due today, one of them submitted; then the calendar moves a day on."""
+    day = today()
+    open_item, submitted = (
+        services.add_item(
+            session,
+            world.staff,
+            world.case_a,
+            description=description,
+            severity="general",
+            due_date=day,
+            today=day,
+        )
+        for description in ("仍待整改", "已提交待验证")
+    )
+    services.work(session, world.firm_user_a, submitted, version=None, measure="措施")
+    services.submit(session, world.firm_user_a, submitted, evidence_required=False)
+    session.commit()
+    app.config["TODAY"] = (day + timedelta(days=1)).isoformat()
+    return open_item, submitted
+
+
+def test_a_submitted_item_past_due_is_not_overdue_on_the_board(app, client, session, world):
+    open_item, submitted = late_items(app, session, world)
+    later = today()
+    assert services.is_overdue(open_item, later)
+    assert not services.is_overdue(submitted, later)
+    assert counts_by_case(session, [world.case_a.id], later)[world.case_a.id].overdue == 1
+    login(client, "staff")
+    page = client.get(f"/?batch={world.batch.id}").get_data(as_text=True)
+    assert 'data-count="overdue-items">1<' in page
+
+
+def test_a_submitted_item_past_due_is_not_overdue_on_the_checklist(app, client, session, world):
+    open_item, submitted = late_items(app, session, world)
+    login(client, "firm_a")
+    page = client.get(f"/cases/{world.case_a.id}/items").get_data(as_text=True)
+    assert 'data-overdue-count="1"' in page
+    open_row = page[page.index(f'id="item-{open_item.id}"') :].split(">", 1)[0]
+    submitted_row = page[page.index(f'id="item-{submitted.id}"') :].split(">", 1)[0]
+    assert "data-overdue" in open_row
+    assert "data-overdue" not in submitted_row
+    case_page = client.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
+    assert 'data-overdue-count="1"' in case_page
+
+
+def test_the_cli_counts_overdue_items_by_the_same_rule(app, runner, session, world):
+    late_items(app, session, world)
+    result = runner.invoke(args=["cases", "list", "--batch", world.batch.name])
+    assert result.exit_code == 0, result.output
+    rows = {r[2]: r for r in (line.split("\t") for line in result.output.splitlines())}
+    assert rows[str(world.case_a.id)][6] == "1"
+    assert rows[str(world.case_b.id)][6] == "0"

@@ -139,6 +139,23 @@ def test_closed_case_reports_closed():
     assert p.all_done
 
 
+def test_the_stages_under_way_are_those_in_progress_or_overdue():
+    late = DUE["diagnosis"] + timedelta(days=1)  # diagnosis overdue; 3-5 not started
+    p = evaluate(facts("survey"), late)
+    assert [s.code for s in p.active_stages] == ["diagnosis"]
+    assert [s.is_active for s in p.stages] == [False, True, False, False, False, False]
+    p = evaluate(facts("survey", "diagnosis"), EARLY)
+    assert [s.code for s in p.active_stages] == ["rectification", "training", "plan"]
+
+
+def test_a_withdrawn_or_closed_case_has_no_stage_under_way():
+    p = evaluate(facts("survey", withdrawn=True), EARLY)
+    assert p["diagnosis"].status == Status.IN_PROGRESS
+    assert not p.is_running
+    assert p.active_stages == ()
+    assert evaluate(facts("survey", closed=True), EARLY).active_stages == ()
+
+
 def test_survey_needs_submission_and_analysis():
     f = facts()
     f.survey_submitted = True

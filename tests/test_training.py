@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import func, select
 
 from pilot.audit.models import AuditLog
-from pilot.cases.services import withdraw_case
+from pilot.cases.services import mark_stage, withdraw_case
 from pilot.diagnosis import services as diagnosis
 from pilot.diagnosis.models import Finding, Round
 from pilot.files.models import StoredFile
@@ -429,6 +429,21 @@ def test_two_attended_sessions_complete_stage_four(client, world, session, frame
     assert progress_of(session, world.case_a, TODAY_DATE)["training"].status == Status.DONE
     page = text(client.get(f"/cases/{a}"))
     assert 'data-attended="2" data-required="2"' in page
+
+
+def test_a_firm_marked_done_by_staff_counts_as_done_on_the_calendar(
+    client, world, session, frameworks
+):
+    diagnosis_done(session, world, frameworks)
+    attend(session, world, make_session(session, world, day=date(2026, 6, 1)), world.case_a)
+    login(client, "staff")
+    calendar = f"/batches/{world.batch.id}/training"
+    assert '<div class="count" data-total="met"><b>0 / 2</b>' in text(client.get(calendar))
+
+    mark_stage(session, world.staff, world.case_a, "training", "因生产任务改为线上自学并考核")
+    session.commit()
+    assert progress_of(session, world.case_a, TODAY_DATE)["training"].status == Status.DONE
+    assert '<div class="count" data-total="met"><b>1 / 2</b>' in text(client.get(calendar))
 
 
 def test_the_case_card_shows_which_weak_areas_were_covered(client, world, session, frameworks):

@@ -15,7 +15,7 @@ from pilot.permissions import visible_cases_query
 from pilot.rectification.stats import batch_counts, counts_by_case
 from pilot.reference import district_choices, industry_choices
 from pilot.security import record_id
-from pilot.stages import CLOSED, STAGE_CODES, WITHDRAWN, Status, progress
+from pilot.stages import CLOSED, STAGE_CODES, WITHDRAWN, progress
 
 bp = Blueprint("board", __name__)
 
@@ -65,12 +65,8 @@ def board():
             if args.get("stage") and state.current != args["stage"]:
                 continue
             rows.append((case, state))
-            for s in state.stages:
-                if s.status in (Status.IN_PROGRESS, Status.OVERDUE) and state.current not in (
-                    CLOSED,
-                    WITHDRAWN,
-                ):
-                    counts[s.code] += 1
+            for s in state.active_stages:
+                counts[s.code] += 1
             overdue_cases += state.is_overdue
         rows.sort(key=_sort_key(args.get("sort", "firm")), reverse=args.get("dir") == "desc")
         item_counts = counts_by_case(db.session, [c.id for c, _s in rows], today())
@@ -136,6 +132,6 @@ def firm_home():
             abort(404)
     else:
         # The current case first: the newest one still running, else the newest.
-        running = [c for c in cases if states[c.id].current not in (CLOSED, WITHDRAWN)]
+        running = [c for c in cases if states[c.id].is_running]
         case = (running or cases)[0]
     return render_template("board/firm_home.html", case=case, cases=cases, state=states[case.id])

@@ -1,12 +1,13 @@
 """Words and formatters the diagnosis pages use (and the plan's, which show its findings)."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
 from pilot.diagnosis import scoring, services
 from pilot.diagnosis.forms import DIRECTION_LABELS, score_label
-from pilot.diagnosis.models import DiagnosisStatus, Round
+from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
 from pilot.rectification.services import ITEM_STATUS_LABELS
 
 ROUND_LABELS = {
@@ -19,6 +20,28 @@ STATUS_LABELS = {
     DiagnosisStatus.RETURNED: _l("Returned"),
     DiagnosisStatus.ACCEPTED: _l("Accepted"),
 }
+
+
+@dataclass(frozen=True)
+class DiagnosisState:
+    """Where a diagnosis stands, as the templates ask it (they never compare status strings)."""
+
+    draft: bool = False
+    submitted: bool = False
+    returned: bool = False
+    accepted: bool = False
+
+
+def diagnosis_state(diagnosis: Diagnosis | None) -> DiagnosisState:
+    """Not started yet: every flag is false."""
+    if diagnosis is None:
+        return DiagnosisState()
+    return DiagnosisState(
+        draft=diagnosis.status == DiagnosisStatus.DRAFT,
+        submitted=diagnosis.status == DiagnosisStatus.SUBMITTED,
+        returned=diagnosis.status == DiagnosisStatus.RETURNED,
+        accepted=diagnosis.status == DiagnosisStatus.ACCEPTED,
+    )
 
 
 def number(value: Decimal | None) -> str:

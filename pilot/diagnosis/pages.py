@@ -19,7 +19,7 @@ from pilot.diagnosis.forms import (
     item_options,
     scores_form,
 )
-from pilot.diagnosis.labels import ROUND_LABELS, labels, number
+from pilot.diagnosis.labels import ROUND_LABELS, diagnosis_state, labels, number
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
 from pilot.extensions import db
 from pilot.files.models import StoredFile
@@ -151,8 +151,10 @@ def render_page(
         "L": labels(),
         "case": case,
         "round": round_,
+        "baseline": round_ == Round.BASELINE,
         "round_label": ROUND_LABELS[round_],
         "diagnosis": diagnosis,
+        "state": diagnosis_state(diagnosis),
         "frameworks": frameworks,
         "results": framework_results,
         "charts": {r.framework_id: radar_svg(r) for r in framework_results if r.categories},

@@ -6,7 +6,7 @@ from sqlmodel import select
 from pilot.cases.models import Case
 from pilot.diagnosis import services
 from pilot.diagnosis.charts import radar_svg
-from pilot.diagnosis.labels import labels
+from pilot.diagnosis.labels import diagnosis_state, labels
 from pilot.diagnosis.models import Round
 from pilot.diagnosis.pages import (
     evidence_by_finding,
@@ -35,6 +35,7 @@ def case_section(case: Case) -> dict | None:
         "L": labels(),
         "template": "diagnosis/_section.html",
         "diagnosis": diagnosis,
+        "state": diagnosis_state(diagnosis),
         "round": Round.BASELINE,
         "can_file": can(current_user, "file_diagnosis", case),
         "can_review": can(current_user, "accept_diagnosis", case),

@@ -1,6 +1,8 @@
 """What the plan pages show: the versions, who wrote and approved them, the findings and targets
 they refer to, and the forms bound to the case."""
 
+from dataclasses import dataclass
+
 from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,9 +37,32 @@ STATUS_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class PlanState:
+    """Where a version stands, as the templates ask it (they never compare status strings)."""
+
+    draft: bool = False
+    submitted: bool = False
+    returned: bool = False
+    approved: bool = False
+
+
+def plan_state(plan: FollowUpPlan | None) -> PlanState:
+    """No version yet: every flag is false."""
+    if plan is None:
+        return PlanState()
+    return PlanState(
+        draft=plan.status == PlanStatus.DRAFT,
+        submitted=plan.status == PlanStatus.SUBMITTED,
+        returned=plan.status == PlanStatus.RETURNED,
+        approved=plan.status == PlanStatus.APPROVED,
+    )
+
+
 def labels() -> dict:
     """Words and formatters the plan templates use (`L` in them)."""
     return {
+        "state": plan_state,
         "status": STATUS_LABELS,
         "severity": SEVERITY_LABELS,
         "direction": DIRECTION_LABELS,

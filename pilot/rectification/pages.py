@@ -19,7 +19,7 @@ from pilot.extensions import db
 from pilot.files.models import StoredFile
 from pilot.firms.models import Firm
 from pilot.frameworks.models import FrameworkItem
-from pilot.permissions import can, visible_cases_query
+from pilot.permissions import can, may_act_somewhere, visible_cases_query
 from pilot.rectification import services
 from pilot.rectification.forms import (
     AddItemForm,
@@ -58,6 +58,23 @@ class Row:
     overdue: bool
     days_late: int
     evidence: int
+
+    # Where the item stands, for the templates (they never compare status strings).
+    @property
+    def returned(self) -> bool:
+        return self.item.status == ItemStatus.RETURNED
+
+    @property
+    def submitted(self) -> bool:
+        return self.item.status == ItemStatus.SUBMITTED
+
+    @property
+    def verified(self) -> bool:
+        return self.item.status == ItemStatus.VERIFIED
+
+    @property
+    def waived(self) -> bool:
+        return self.item.status == ItemStatus.WAIVED
 
 
 def labels() -> dict:
@@ -108,6 +125,7 @@ def render_checklist(case: Case, add_form: AddItemForm | None = None, status: in
         overdue=sum(1 for r in rows if r.overdue),
         add_form=add_form,
         evidence_required=case.batch.evidence_required,
+        verifies_items=may_act_somewhere(current_user, "verify_item"),
     ), status
 
 

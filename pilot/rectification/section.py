@@ -31,7 +31,9 @@ def case_section(case: Case) -> dict | None:
         pending.order_by(RectificationItem.due_date, RectificationItem.id).limit(NEXT_DUE)
     ).all()
     overdue = db.session.exec(
-        select(func.count()).select_from(pending.where(RectificationItem.due_date < on).subquery())
+        select(func.count()).where(
+            RectificationItem.case_id == case.id, services.overdue_clause(on)
+        )
     ).one()
     total = sum(counts.values())
     closed = counts.get(ItemStatus.VERIFIED, 0) + counts.get(ItemStatus.WAIVED, 0)

@@ -31,13 +31,20 @@ ITEM_STATUS_LABELS = {
     ItemStatus.WAIVED: _l("Waived"),
 }
 WORK_FIELDS = ["root_cause", "measure", "owner_name", "owner_dept"]
-#: Statuses in which the firm may still work the item.
+#: Statuses in which the firm may still work the item: the firm must act.
 WORKABLE = (ItemStatus.OPEN, ItemStatus.IN_PROGRESS, ItemStatus.RETURNED)
 
 
+# An overdue item, in Python and in SQL from the same statuses: past its due date while the firm
+# must act. A submitted item waits on the expert and a verified or waived one is finished: neither
+# is overdue, however late.
 def is_overdue(item: RectificationItem, on: date) -> bool:
-    """Past its due date while the firm still has to act (a submitted item waits on the expert)."""
     return item.status in WORKABLE and item.due_date < on
+
+
+def overdue_clause(on: date) -> sa.ColumnElement[bool]:
+    """`is_overdue` as a WHERE clause on RectificationItem, for counts grouped in SQL."""
+    return sa.and_(RectificationItem.status.in_(WORKABLE), RectificationItem.due_date < on)
 
 
 class ItemError(ValueError):

@@ -9,6 +9,7 @@ from sqlmodel import Session, func, select
 
 from pilot.cases.models import Case
 from pilot.rectification.models import CLOSED_STATUSES, ItemStatus, RectificationItem
+from pilot.rectification.services import overdue_clause
 
 
 @dataclass
@@ -18,7 +19,7 @@ class ItemCounts:
     submitted: int = 0
     returned: int = 0
     closed: int = 0  # verified or waived
-    overdue: int = 0  # past the due date while the firm still has to act
+    overdue: int = 0  # rectification.services.is_overdue
     by_severity: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
     @property
@@ -30,9 +31,7 @@ def counts_by_case(session: Session, case_ids: list[int], today: date) -> dict[i
     counts: dict[int, ItemCounts] = defaultdict(ItemCounts)
     if not case_ids:
         return counts
-    overdue = sa.and_(
-        RectificationItem.status.not_in(CLOSED_STATUSES), RectificationItem.due_date < today
-    )
+    overdue = overdue_clause(today)
     rows = session.exec(
         select(
             RectificationItem.case_id,

@@ -291,6 +291,7 @@ def queue():
     return render_template(
         "rectification/queue.html",
         L=labels(),
+        overseeing=current_user.is_staff,
         entries=queue_entries(current_user),
         verify_form=VerifyForm(formdata=None, back="queue"),
         return_form=ReturnForm(formdata=None, back="queue"),

@@ -18,7 +18,7 @@ from pilot.evaluation import services as evaluation
 from pilot.evaluation.models import Evaluation, ServiceRating
 from pilot.files.models import StoredFile
 from pilot.plan.services import approved_plan
-from pilot.rectification.models import RectificationItem
+from pilot.rectification.models import ItemStatus, RectificationItem
 from pilot.rectification.services import ITEM_STATUS_LABELS
 from pilot.training.models import Attendance, CoachingRecord, TrainingSession
 
@@ -79,7 +79,7 @@ def items_section(session: Session, case: Case) -> list[dict[str, Any]]:
             "verified_at": local(i.verified_at),
             "evidence": evidence.get(i.id, 0),
             "unfinished": i.unfinished_at_closing,
-            "reason": i.reason if i.status == "waived" else "",
+            "reason": i.reason if i.status == ItemStatus.WAIVED else "",
         }
         for i in items
     ]

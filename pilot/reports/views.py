@@ -74,7 +74,13 @@ def batch_reports(batch_id: int):
 @require("manage_cases")
 def job(job_id: int):
     row = db.get_or_abort(ReportJob, job_id)
-    return render_template("reports/job.html", job=row, batch=db.session.get(Batch, row.batch_id))
+    return render_template(
+        "reports/job.html",
+        job=row,
+        batch=db.session.get(Batch, row.batch_id),
+        working=row.status in ("queued", "running"),
+        ready=row.status == "done",
+    )
 
 
 @bp.get("/reports/jobs/<int:job_id>/download")

@@ -18,8 +18,9 @@ from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.frameworks.models import FrameworkItem
 from pilot.permissions import can
+from pilot.stages import progress
 from pilot.survey.services import WEAK_AREAS
-from pilot.training.access import firm_sessions
+from pilot.training.access import firm_sessions, sees_every_session
 from pilot.training.forms import attendance_form
 from pilot.training.materials import materials
 from pilot.training.models import Attendance, SessionFinding, SessionInvite, TrainingSession
@@ -114,19 +115,15 @@ def calendar_rows(batch: Batch, case_ids: set[int] | None, firm_view: bool) -> l
 
 
 def firms_meeting_requirement(batch: Batch) -> tuple[int, int]:
-    """(cases that attended the required number of sessions, active cases) of the batch."""
-    active = db.session.exec(
-        select(Case.id).where(
+    """(running cases whose training stage is done, running cases) of the batch: done by the
+    stage rule, so staff's manual mark counts as much as attendance."""
+    running = db.session.exec(
+        select(Case).where(
             Case.batch_id == batch.id, Case.withdrawn_at.is_(None), Case.closed_at.is_(None)
         )
     ).all()
-    per_case = db.session.exec(
-        select(Attendance.case_id, func.count())
-        .where(Attendance.case_id.in_(active), Attendance.count > 0)
-        .group_by(Attendance.case_id)
-    ).all()
-    met = sum(1 for _case_id, count in per_case if count >= batch.required_training_sessions)
-    return met, len(active)
+    states = progress(db.session, running, today()).values()
+    return sum(1 for state in states if state["training"].is_done), len(running)
 
 
 # One session and its attendance sheet -----------------------------------------------------------
@@ -223,6 +220,7 @@ def render_show(
     return render_template(
         "training/show.html",
         training=training,
+        firm_view=not sees_every_session(current_user),
         batch=batch,
         starts=local(training.starts_at),
         ends=local(ends_at(training)),

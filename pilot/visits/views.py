@@ -134,6 +134,7 @@ def _render_show(visit: Visit, case: Case, confirm_form=None, dispute_form=None,
     return render_template(
         "visits/show.html",
         visit=visit,
+        confirmed=visit.status == VisitStatus.CONFIRMED,
         case=case,
         photos=photos,
         logged_by=people.get(visit.logged_by_id),
