@@ -214,17 +214,17 @@ class Progress:
 
     @property
     def all_done(self) -> bool:
-        return all(s.status == Status.DONE for s in self.stages)
+        return all(s.is_done for s in self.stages)
 
     def is_open(self, code: str) -> bool:
         """Are the stages this stage needs done, so that its own records may be entered?"""
-        return all(self[n].status == Status.DONE for n in BY_CODE[code].needs)
+        return all(self[n].is_done for n in BY_CODE[code].needs)
 
     @property
     def ready_to_close(self) -> bool:
         """结案 is allowed: the case is neither closed nor withdrawn and stage 6 is done. Items
         still open (stage 3) do not hold it back: closing records them as unfinished."""
-        return self.current not in (CLOSED, WITHDRAWN) and self["evaluation"].status == Status.DONE
+        return self.is_running and self["evaluation"].is_done
 
 
 def evaluate(facts: CaseFacts, today: date) -> Progress:
