@@ -267,6 +267,24 @@ def test_submit_without_evidence_is_allowed_when_the_batch_does_not_require_it(
     assert reload(session, item).status == ItemStatus.SUBMITTED
 
 
+def test_service_reads_the_batch_evidence_setting_itself(session, world, item):
+    """No caller says whether evidence is required: the service asks the case's batch."""
+    services.work(session, world.firm_user_a, item, version=None, measure="修订考核办法")
+    session.commit()
+    assert world.batch.evidence_required
+    with pytest.raises(services.ItemError, match="Upload evidence before submitting"):
+        services.submit(session, world.firm_user_a, item)
+    session.rollback()
+    assert reload(session, item).status == ItemStatus.IN_PROGRESS
+
+    world.batch.evidence_required = False
+    session.add(world.batch)
+    session.commit()
+    services.submit(session, world.firm_user_a, reload(session, item))
+    session.commit()
+    assert reload(session, item).status == ItemStatus.SUBMITTED
+
+
 def test_submit_needs_the_corrective_measure(client, session, world, item):
     login(client, "firm_a")
     upload(client, item, (pdf_bytes(), "记录.pdf"))

@@ -287,7 +287,7 @@ class Demo:
                 owner_id=item.id,
                 case_id=case.id,
             )
-            rectification.submit(self.session, firm_user, item, evidence_required=True)
+            rectification.submit(self.session, firm_user, item)
             if step == 3:
                 rectification.return_item(
                     self.session, lead, item, "佐证材料缺少培训签到表和考核记录，请补充后重新提交"

@@ -179,13 +179,7 @@ def submit(item_id: int):
         form.form_errors.append(_("The page was out of date: try again."))
         return render_item(item, case, submit_form=form, status=400)
     try:
-        services.submit(
-            db.session,
-            current_user,
-            item,
-            evidence_required=case.batch.evidence_required,
-            version=form.version.data,
-        )
+        services.submit(db.session, current_user, item, version=form.version.data)
     except services.ItemConflict:
         db.session.rollback()
         flash(_("The item changed since you opened it: check it, then submit it again."), "error")
