@@ -543,6 +543,34 @@ def test_catalogue_target_takes_the_survey_baseline(client, world, frameworks, s
     assert (target.baseline, target.unit, target.direction) == (Decimal("95.2"), "%", "higher")
 
 
+def test_service_takes_the_survey_baseline_unless_one_is_given(world, frameworks, session):
+    """The service itself fills a catalogue target's baseline from the survey; a given one wins,
+    and the wrong-side check runs against the baseline taken."""
+    yield_kpi = kpi(session, "first_pass_yield")
+    save_survey(
+        session,
+        world.firm_user_a,
+        world.case_a,
+        baselines=[(yield_kpi.id, Decimal("95.2"), "2025")],
+    )
+    draft = services.start(session, world.expert_a, world.case_a)
+
+    def target(**given) -> services.TargetInput:
+        return services.TargetInput(
+            kpi_id=yield_kpi.id, target=Decimal("98"), target_date=date(2026, 12, 31), **given
+        )
+
+    taken = services.add_target(session, world.expert_a, draft, target())
+    given = services.add_target(session, world.expert_a, draft, target(baseline=Decimal("90")))
+    assert (taken.baseline, given.baseline) == (Decimal("95.2"), Decimal("90"))
+    below = services.TargetInput(
+        kpi_id=yield_kpi.id, target=Decimal("94"), target_date=date(2026, 12, 31)
+    )
+    with pytest.raises(services.DiagnosisError) as refused:
+        services.add_target(session, world.expert_a, draft, below)
+    assert refused.value.field == "confirm_wrong_side"
+
+
 def test_findings_and_targets_can_be_removed_while_editable(client, world, frameworks, session):
     login(client, "expert_a")
     add_findings(client, world, frameworks)

@@ -38,7 +38,6 @@ from pilot.extensions import db
 from pilot.files.store import FileRejected, save_upload
 from pilot.frameworks.models import Framework, Scale
 from pilot.permissions import get_case_or_404
-from pilot.survey.services import baseline_values
 
 bp = Blueprint("diagnosis", __name__)
 
@@ -205,9 +204,6 @@ def add_target(case_id: int, round_: str):
     form.kpi_id.choices = kpi_options(case)
     if not form.validate_on_submit():
         return render_page(case, round_, diagnosis, target_form=form)
-    baseline = form.baseline.data
-    if baseline is None and form.kpi_id.data:
-        baseline = baseline_values(db.session, case).get(form.kpi_id.data)
     data = services.TargetInput(
         target=form.target.data,
         target_date=form.target_date.data,
@@ -215,7 +211,7 @@ def add_target(case_id: int, round_: str):
         name=form.name.data or "",
         unit=form.unit.data or "",
         direction=form.direction.data or "",
-        baseline=baseline,
+        baseline=form.baseline.data,
         confirmed_wrong_side=form.confirm_wrong_side.data,
     )
     try:
