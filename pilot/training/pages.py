@@ -17,9 +17,8 @@ from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.frameworks.models import FrameworkItem
-from pilot.permissions import can
+from pilot.permissions import can, firm_sessions
 from pilot.survey.services import WEAK_AREAS
-from pilot.training.access import firm_sessions
 from pilot.training.forms import attendance_form
 from pilot.training.materials import materials
 from pilot.training.models import Attendance, SessionFinding, SessionInvite, TrainingSession
