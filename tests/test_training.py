@@ -92,7 +92,7 @@ def make_session(session, world, day: date = date(2026, 6, 10), case_ids=None, *
 
 def attend(session, world, training, case, count: int = 2):
     services.record_attendance(
-        session, world.staff, training, case, names="王经理、李工", count=count
+        session, world.staff, training, case, names="王经理、李工", count=count, today=TODAY_DATE
     )
     session.commit()
 
@@ -332,6 +332,21 @@ def test_attendance_waits_for_the_day_of_the_session(client, world, session):
     )
     assert response.status_code == 302
     assert attendance_rows(session) == []
+
+
+def test_service_refuses_attendance_before_the_day_of_the_session(world, session):
+    training = make_session(session, world, day=TODAY_DATE + timedelta(days=1))
+    with pytest.raises(services.TrainingError, match="from the day of the session"):
+        services.record_attendance(
+            session, world.staff, training, world.case_a, names="王经理", count=1, today=TODAY_DATE
+        )
+    session.rollback()
+    assert attendance_rows(session) == []
+    on_the_day = TODAY_DATE + timedelta(days=1)
+    services.record_attendance(
+        session, world.staff, training, world.case_a, names="王经理", count=1, today=on_the_day
+    )
+    assert [r.count for r in attendance_rows(session)] == [1]
 
 
 # Stage 4 ----------------------------------------------------------------------------------------

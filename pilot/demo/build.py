@@ -306,6 +306,7 @@ class Demo:
                 case,
                 names=f"{firm_user.display_name}、质量部工程师",
                 count=2,
+                today=today(),
             )
 
 

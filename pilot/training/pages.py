@@ -19,6 +19,7 @@ from pilot.firms.models import Firm
 from pilot.frameworks.models import FrameworkItem
 from pilot.permissions import can, firm_sessions
 from pilot.survey.services import WEAK_AREAS
+from pilot.training import services
 from pilot.training.forms import attendance_form
 from pilot.training.materials import materials
 from pilot.training.models import Attendance, SessionFinding, SessionInvite, TrainingSession
@@ -40,8 +41,8 @@ def ends_at(training: TrainingSession) -> datetime:
 
 
 def sheet_open(training: TrainingSession) -> bool:
-    """Attendance is recorded from the session's day on, never ahead of it."""
-    return local(training.starts_at).date() <= today()
+    """May attendance be recorded today (the rule is the service's)."""
+    return services.sheet_open(training, today())
 
 
 def area_labels(codes: list[str]) -> list[str]:

@@ -158,7 +158,13 @@ def attendance(session_id: int):
             if current is not None and (current.names, current.count) == (names, count):
                 continue
             services.record_attendance(
-                db.session, current_user, training, row.case, names=names, count=count
+                db.session,
+                current_user,
+                training,
+                row.case,
+                names=names,
+                count=count,
+                today=today(),
             )
             saved += 1
     except services.TrainingError as error:
