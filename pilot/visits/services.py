@@ -107,10 +107,15 @@ def add_photos(
 
 
 def confirm_visit(session: Session, actor: User, visit: Visit, reason: str = "") -> None:
-    """The firm confirms the visit took place; staff may confirm for the firm with a reason."""
+    """The firm confirms the visit took place; staff may confirm for the firm with a reason.
+
+    The firm confirming for itself gives no reason: anything given is not kept.
+    """
     if visit.status == VisitStatus.CONFIRMED:
         raise VisitError(_("The visit is already confirmed."))
-    if actor.role != Role.FIRM and not reason.strip():
+    if actor.role == Role.FIRM:
+        reason = ""
+    elif not reason.strip():
         raise VisitError(_("Give a reason for confirming on the firm's behalf."), "reason")
     visit.status = VisitStatus.CONFIRMED
     visit.answered_by_id = actor.id

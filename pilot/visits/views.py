@@ -150,13 +150,13 @@ def _answer(visit: Visit, case: Case, form, run, done_message: str):
 def confirm(visit_id: int):
     visit, case = _load(visit_id, "confirm_visit")
     form = ConfirmVisitForm()
-    # The firm confirms for itself; only staff, confirming on its behalf, give a reason.
-    reason = (form.reason.data or "") if current_user.is_staff else ""
     return _answer(
         visit,
         case,
         form,
-        lambda: services.confirm_visit(db.session, current_user, visit, reason=reason),
+        lambda: services.confirm_visit(
+            db.session, current_user, visit, reason=form.reason.data or ""
+        ),
         _("The visit is confirmed."),
     )
 
