@@ -182,6 +182,12 @@ def _published(session: Session, stored: StoredFile) -> bool:
     return session.exec(query).first() is not None
 
 
+def can_see_verification_queue(user: User) -> bool:
+    """Experts see the submitted items of their cases waiting for them; staff see every case's,
+    read-only, to follow up on experts."""
+    return user.is_authenticated and (user.is_staff or user.role == Role.EXPERT)
+
+
 # The needs survey --------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from pilot.files.models import StoredFile
 from pilot.frameworks.models import Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
+from pilot.permissions import can_see_verification_queue
 from pilot.rectification import services
 from pilot.rectification.models import ItemNote, ItemStatus, RectificationItem
 from pilot.stages import Status, progress_of
@@ -911,3 +912,17 @@ def test_stage_three_is_done_when_every_item_is_verified_or_waived(client, sessi
     assert stage3(session, world) == Status.IN_PROGRESS
     timeline = text(client.get(f"/cases/{world.case_a.id}"))
     assert "Rectification item added" in timeline
+
+
+def test_who_sees_the_verification_queue(world):
+    seen = {
+        who: can_see_verification_queue(getattr(world, who))
+        for who in ("admin", "staff", "expert_a", "expert_b", "firm_user_a")
+    }
+    assert seen == {
+        "admin": True,
+        "staff": True,
+        "expert_a": True,
+        "expert_b": True,
+        "firm_user_a": False,
+    }
