@@ -20,6 +20,7 @@ from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding
 from pilot.evaluation.models import KpiActual
 from pilot.extensions import db
 from pilot.files.models import StoredFile
+from pilot.plan.models import FollowUpPlan, PlanStatus
 from pilot.survey.models import NeedsSurvey
 from pilot.training.models import Attendance, SessionInvite, TrainingSession
 
@@ -180,6 +181,20 @@ def _published(session: Session, stored: StoredFile) -> bool:
             KpiActual.id == stored.owner_id, KpiActual.checked_at.is_not(None)
         )
     return session.exec(query).first() is not None
+
+
+def can_read_diagnosis(user: User, case: Case, diagnosis: Diagnosis | None) -> bool:
+    """Drafts for staff and the assigned experts; an accepted diagnosis for every case reader."""
+    if can(user, "view_drafts", case):
+        return True
+    return diagnosis is not None and diagnosis.is_accepted and can(user, "view_case", case)
+
+
+def can_read_plan_version(user: User, case: Case, plan: FollowUpPlan) -> bool:
+    """Every version for staff and the assigned experts; the firm reads approved versions only."""
+    if can(user, "view_drafts", case):
+        return True
+    return plan.status == PlanStatus.APPROVED and can(user, "view_case", case)
 
 
 def can_see_verification_queue(user: User) -> bool:

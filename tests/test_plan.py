@@ -18,6 +18,7 @@ from pilot.extensions import db
 from pilot.frameworks.models import Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
+from pilot.permissions import can_read_plan_version
 from pilot.plan import services as plan_services
 from pilot.plan.models import FollowUpPlan, PlanAction, PlanStatus, TargetRevision
 from pilot.plan.views import seen_token
@@ -845,3 +846,30 @@ def test_service_removes_only_an_action_of_the_version_given(session, world, rea
         plan_services.remove_action(session, world.expert_a, v2, v1.actions[0])
     session.rollback()
     assert len(versions(session, world.case_a)[1].actions) == len(ready["findings"])
+
+
+def test_who_reads_a_plan_version(world, session):
+    """Staff and the assigned experts read every version; the firm approved ones only (the
+    status is set by hand: this is the rule alone, not the workflow)."""
+    readers = ("staff", "expert_a", "expert_b", "firm_user_a", "firm_user_b")
+    seen = {}
+    for status in (
+        PlanStatus.DRAFT,
+        PlanStatus.SUBMITTED,
+        PlanStatus.RETURNED,
+        PlanStatus.APPROVED,
+    ):
+        version = FollowUpPlan(
+            case_id=world.case_a.id, status=status, created_by_id=world.expert_a.id
+        )
+        seen[status] = {
+            who
+            for who in readers
+            if can_read_plan_version(getattr(world, who), world.case_a, version)
+        }
+    assert seen == {
+        PlanStatus.DRAFT: {"staff", "expert_a"},
+        PlanStatus.SUBMITTED: {"staff", "expert_a"},
+        PlanStatus.RETURNED: {"staff", "expert_a"},
+        PlanStatus.APPROVED: {"staff", "expert_a", "firm_user_a"},
+    }

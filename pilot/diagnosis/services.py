@@ -281,6 +281,8 @@ def add_target(
 
 def remove_target(session: Session, actor: User, target: WorkTarget, diagnosis: Diagnosis) -> None:
     _editable(diagnosis)
+    if target.diagnosis_id != diagnosis.id:
+        raise DiagnosisError(_("There is no such work target in this diagnosis."))
     log(session, actor, target, "remove", case_id=target.case_id, before={"name": target.name})
     session.delete(target)
 

@@ -31,13 +31,12 @@ from pilot.diagnosis.pages import (
     frameworks_to_score,
     kpi_options,
     load_diagnosis,
-    readable,
     render_page,
 )
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_upload
 from pilot.frameworks.models import Framework, Scale
-from pilot.permissions import get_case_or_404
+from pilot.permissions import can_read_diagnosis, get_case_or_404
 
 bp = Blueprint("diagnosis", __name__)
 
@@ -76,7 +75,7 @@ def _open_for_filing(
 def edit(case_id: int, round_: str):
     case = _case(case_id, round_)
     diagnosis = load_diagnosis(case, round_)
-    if not readable(case, diagnosis):
+    if not can_read_diagnosis(current_user, case, diagnosis):
         abort(404)
     return render_page(case, round_, diagnosis)
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from pilot.cases.models import Case
 from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
-from pilot.permissions import can, get_case_or_404
+from pilot.permissions import can, can_read_plan_version, get_case_or_404
 from pilot.plan import services
 from pilot.plan.forms import ButtonForm, PlanTextForm, ReturnForm, ReviewForm
 from pilot.plan.models import FollowUpPlan, PlanStatus
@@ -58,7 +58,7 @@ def edit(case_id: int):
 def version(case_id: int, number: int):
     case = get_case_or_404(case_id)
     sees_drafts = can(current_user, "view_drafts", case)
-    versions = [v for v in versions_of(case) if sees_drafts or v.status == PlanStatus.APPROVED]
+    versions = [v for v in versions_of(case) if can_read_plan_version(current_user, case, v)]
     plan = next((v for v in versions if v.version == number), None)
     if plan is None:
         abort(404)
