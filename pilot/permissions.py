@@ -11,14 +11,18 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from pilot.accounts.models import Role, User
+from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding
 from pilot.evaluation.models import KpiActual
 from pilot.extensions import db
 from pilot.files.models import StoredFile
+from pilot.plan.models import FollowUpPlan, PlanStatus
+from pilot.survey.models import NeedsSurvey
+from pilot.training.models import Attendance, SessionInvite, TrainingSession
 
 
 class Scope(StrEnum):
@@ -177,6 +181,91 @@ def _published(session: Session, stored: StoredFile) -> bool:
             KpiActual.id == stored.owner_id, KpiActual.checked_at.is_not(None)
         )
     return session.exec(query).first() is not None
+
+
+def can_read_diagnosis(user: User, case: Case, diagnosis: Diagnosis | None) -> bool:
+    """Drafts for staff and the assigned experts; an accepted diagnosis for every case reader."""
+    if can(user, "view_drafts", case):
+        return True
+    return diagnosis is not None and diagnosis.is_accepted and can(user, "view_case", case)
+
+
+def can_read_plan_version(user: User, case: Case, plan: FollowUpPlan) -> bool:
+    """Every version for staff and the assigned experts; the firm reads approved versions only."""
+    if can(user, "view_drafts", case):
+        return True
+    return plan.status == PlanStatus.APPROVED and can(user, "view_case", case)
+
+
+def can_see_verification_queue(user: User) -> bool:
+    """Experts see the submitted items of their cases waiting for them; staff see every case's,
+    read-only, to follow up on experts."""
+    return user.is_authenticated and (user.is_staff or user.role == Role.EXPERT)
+
+
+# The needs survey --------------------------------------------------------------------------------
+
+
+def can_edit_survey(user: User, case: Case, survey: NeedsSurvey | None) -> bool:
+    """May fill the survey, and it is still open to them: once submitted, only staff correct it."""
+    if not can(user, "fill_survey", case):
+        return False
+    return survey is None or not survey.is_submitted or user.is_staff
+
+
+def can_see_survey_answers(user: User, survey: NeedsSurvey | None) -> bool:
+    """Experts see the firm's answers once submitted; staff and the firm see the draft too."""
+    return survey is not None and (survey.is_submitted or user.role != Role.EXPERT)
+
+
+# Training sessions ------------------------------------------------------------------------------
+# Staff see every session; anyone else sees a batch's sessions only with a case of the batch in
+# sight: an expert all of them, a firm user those its firm was invited to or attended.
+
+
+def sees_every_session(user: User) -> bool:
+    return user.is_staff or user.role == Role.EXPERT
+
+
+def training_case_ids(batch_id: int) -> set[int] | None:
+    """Ids of the batch's cases the current user may see; None for staff (every case).
+
+    Aborts 404 when the user sees no case of the batch: its training is none of their business.
+    """
+    if current_user.is_staff:
+        return None
+    query = visible_cases_query(current_user).where(Case.batch_id == batch_id)
+    ids = {case.id for case in db.session.exec(query).all()}
+    if not ids:
+        abort(404)
+    return ids
+
+
+def firm_sessions(case_ids: set[int]):
+    """The sessions the firm's cases were invited to or attended, as a filter on sessions."""
+    invited = select(SessionInvite.session_id).where(SessionInvite.case_id.in_(case_ids))
+    attended = select(Attendance.session_id).where(
+        Attendance.case_id.in_(case_ids), Attendance.count > 0
+    )
+    return or_(TrainingSession.id.in_(invited), TrainingSession.id.in_(attended))
+
+
+def get_training_session_or_404(session_id: int) -> tuple[TrainingSession, Batch, set[int] | None]:
+    """The session, its batch and the case ids the current user may see in it; 404 if they may
+    not see the session at all."""
+    training = db.session.get(TrainingSession, session_id)
+    if training is None:
+        abort(404)
+    case_ids = training_case_ids(training.batch_id)
+    if not sees_every_session(current_user):
+        visible = db.session.exec(
+            select(TrainingSession.id).where(
+                TrainingSession.id == training.id, firm_sessions(case_ids)
+            )
+        ).first()
+        if visible is None:
+            abort(404)
+    return training, db.session.get(Batch, training.batch_id), case_ids
 
 
 def require(action: str):

@@ -29,6 +29,7 @@ from pilot.files.models import StoredFile
 from pilot.frameworks.models import Framework, Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
+from pilot.permissions import can_read_diagnosis
 from pilot.rectification.models import RectificationItem
 from pilot.stages import Status, progress_of
 from pilot.survey.services import save_survey, write_analysis
@@ -543,6 +544,34 @@ def test_catalogue_target_takes_the_survey_baseline(client, world, frameworks, s
     assert (target.baseline, target.unit, target.direction) == (Decimal("95.2"), "%", "higher")
 
 
+def test_service_takes_the_survey_baseline_unless_one_is_given(world, frameworks, session):
+    """The service itself fills a catalogue target's baseline from the survey; a given one wins,
+    and the wrong-side check runs against the baseline taken."""
+    yield_kpi = kpi(session, "first_pass_yield")
+    save_survey(
+        session,
+        world.firm_user_a,
+        world.case_a,
+        baselines=[(yield_kpi.id, Decimal("95.2"), "2025")],
+    )
+    draft = services.start(session, world.expert_a, world.case_a)
+
+    def target(**given) -> services.TargetInput:
+        return services.TargetInput(
+            kpi_id=yield_kpi.id, target=Decimal("98"), target_date=date(2026, 12, 31), **given
+        )
+
+    taken = services.add_target(session, world.expert_a, draft, target())
+    given = services.add_target(session, world.expert_a, draft, target(baseline=Decimal("90")))
+    assert (taken.baseline, given.baseline) == (Decimal("95.2"), Decimal("90"))
+    below = services.TargetInput(
+        kpi_id=yield_kpi.id, target=Decimal("94"), target_date=date(2026, 12, 31)
+    )
+    with pytest.raises(services.DiagnosisError) as refused:
+        services.add_target(session, world.expert_a, draft, below)
+    assert refused.value.field == "confirm_wrong_side"
+
+
 def test_findings_and_targets_can_be_removed_while_editable(client, world, frameworks, session):
     login(client, "expert_a")
     add_findings(client, world, frameworks)
@@ -709,3 +738,43 @@ def test_a_target_on_the_wrong_side_of_its_baseline_needs_confirmation(session, 
     data.confirmed_wrong_side = True
     services.add_target(session, world.expert_a, draft, data)
     assert len(session.exec(select(WorkTarget)).all()) == 1
+
+
+def test_service_removes_only_a_target_of_the_diagnosis_given(world, frameworks, session):
+    ours = services.start(session, world.expert_a, world.case_a)
+    theirs = services.start(session, world.staff, world.case_b)
+    target = services.add_target(
+        session,
+        world.staff,
+        theirs,
+        services.TargetInput(
+            name="顾客满意度",
+            unit="分",
+            direction="higher",
+            baseline=Decimal("80"),
+            target=Decimal("85"),
+            target_date=date(2026, 12, 1),
+        ),
+    )
+    with pytest.raises(services.DiagnosisError, match="no such work target"):
+        services.remove_target(session, world.expert_a, target, ours)
+    assert session.get(WorkTarget, target.id) is not None
+
+
+def test_who_reads_a_diagnosis(world, frameworks, session):
+    """Staff and the assigned experts read drafts; the firm only an accepted diagnosis of its own
+    case (the status is set by hand: this is the rule alone, not the workflow)."""
+    draft = services.start(session, world.expert_a, world.case_a)
+    readers = ("staff", "expert_a", "expert_b", "firm_user_a", "firm_user_b")
+
+    def who_reads(diagnosis) -> set[str]:
+        return {
+            who
+            for who in readers
+            if can_read_diagnosis(getattr(world, who), world.case_a, diagnosis)
+        }
+
+    assert who_reads(None) == {"staff", "expert_a"}
+    assert who_reads(draft) == {"staff", "expert_a"}
+    draft.status = DiagnosisStatus.ACCEPTED
+    assert who_reads(draft) == {"staff", "expert_a", "firm_user_a"}

@@ -25,9 +25,10 @@ def make_items(session, world):
         add("general", day + timedelta(days=9)),
         add("general", day + timedelta(days=9)),
     ]
+    world.batch.evidence_required = False
     for item in items[1:3]:
         services.work(session, world.firm_user_a, item, version=None, measure="措施")
-        services.submit(session, world.firm_user_a, item, evidence_required=False)
+        services.submit(session, world.firm_user_a, item)
     services.return_item(session, world.expert_a, items[1], "证据不足")
     services.verify(session, world.expert_a, items[2])
     services.waive(session, world.staff, items[3], "已随技改解决")

@@ -555,7 +555,7 @@ def _plan_world(session, world) -> None:
         plan.add_action(session, world.expert_a, v1, action)
     plan.submit(session, world.expert_a, v1)
     plan.approve(session, world.staff, v1)
-    v2 = plan.draft(session, world.expert_a, case)
+    v2 = plan.start_new_version(session, world.expert_a, case)
     plan.revise_target(
         session,
         world.expert_a,

@@ -18,6 +18,7 @@ from pilot.extensions import db
 from pilot.frameworks.models import Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
+from pilot.permissions import can_read_plan_version
 from pilot.plan import services as plan_services
 from pilot.plan.models import FollowUpPlan, PlanAction, PlanStatus, TargetRevision
 from pilot.plan.views import seen_token
@@ -710,3 +711,165 @@ def test_two_first_writes_at_once_keep_one_version(client, world, session, ready
     assert "changed at the same moment" in text(client.get(url(world.case_a)))
     (plan,) = versions(session, world.case_a)
     assert plan.summary == "先到的" and plan.actions == []
+
+
+# The services refuse on their own (no page in between) ------------------------------------------
+
+
+def _approved_through_services(session, world, ready) -> FollowUpPlan:
+    """Version 1 drafted, answering every carried finding, submitted and approved."""
+    lead = world.expert_a
+    v1 = plan_services.draft(session, lead, world.case_a)
+    for finding_id in ready["findings"]:
+        plan_services.add_action(
+            session,
+            lead,
+            v1,
+            plan_services.ActionInput(
+                what=ACTION,
+                owner="品牌部",
+                start_date=date(2026, 7, 1),
+                due_date=date(2026, 9, 30),
+                finding_id=finding_id,
+            ),
+        )
+    plan_services.submit(session, lead, v1)
+    plan_services.approve(session, world.staff, v1)
+    session.commit()
+    return v1
+
+
+def _every_write(session, world, ready, plan: FollowUpPlan) -> list:
+    """Each service write to a plan version, as a call to make."""
+    lead = world.expert_a
+    action = plan.actions[0]
+    revision_input = {
+        "target_id": ready["target"],
+        "new_target": Decimal("98"),
+        "new_date": date(2027, 3, 31),
+        "reason": "新产线投产",
+    }
+    return [
+        lambda: plan_services.save_text(session, lead, plan, summary="改", further_service=""),
+        lambda: plan_services.add_action(
+            session,
+            lead,
+            plan,
+            plan_services.ActionInput(
+                what="新增", owner="品牌部", start_date=DAY, due_date=date(2026, 9, 30)
+            ),
+        ),
+        lambda: plan_services.remove_action(session, lead, plan, action),
+        lambda: plan_services.revise_target(session, lead, plan, **revision_input),
+        lambda: plan_services.submit(session, lead, plan),
+    ]
+
+
+def test_service_draft_never_reopens_an_approved_version(session, world, ready):
+    v1 = _approved_through_services(session, world, ready)
+    with pytest.raises(plan_services.PlanError, match="Version 1 is approved"):
+        plan_services.draft(session, world.expert_a, world.case_a)
+    with pytest.raises(plan_services.PlanError, match="Version 1 is approved"):
+        plan_services.open_version(session, world.case_a)
+    session.rollback()
+    assert [(p.version, p.status) for p in versions(session, world.case_a)] == [
+        (v1.version, PlanStatus.APPROVED)
+    ]
+
+
+def test_service_refuses_every_write_to_an_approved_version(session, world, ready):
+    v1 = _approved_through_services(session, world, ready)
+    before = snapshot(session, world.case_a)
+    for write in _every_write(session, world, ready, v1):
+        with pytest.raises(plan_services.PlanError, match="Version 1 is approved"):
+            write()
+        session.rollback()
+    with pytest.raises(plan_services.PlanError, match="approved"):
+        plan_services.remove_revision(
+            session, world.expert_a, v1, TargetRevision(target_id=ready["target"])
+        )
+    session.rollback()
+    assert snapshot(session, world.case_a) == before
+
+
+def test_service_refuses_every_write_to_a_submitted_version(session, world, ready):
+    v1 = plan_services.draft(session, world.expert_a, world.case_a)
+    for finding_id in ready["findings"]:
+        plan_services.add_action(
+            session,
+            world.expert_a,
+            v1,
+            plan_services.ActionInput(
+                what=ACTION,
+                owner="品牌部",
+                start_date=DAY,
+                due_date=date(2026, 9, 30),
+                finding_id=finding_id,
+            ),
+        )
+    plan_services.submit(session, world.expert_a, v1)
+    session.commit()
+    before = snapshot(session, world.case_a)
+    for write in _every_write(session, world, ready, v1):
+        with pytest.raises(plan_services.PlanError, match="waiting for approval"):
+            write()
+        session.rollback()
+    with pytest.raises(plan_services.PlanError, match="waiting for approval"):
+        plan_services.start_new_version(session, world.expert_a, world.case_a)
+    session.rollback()
+    assert snapshot(session, world.case_a) == before
+
+
+def test_service_starts_a_new_version_only_on_an_approved_one(session, world, ready):
+    v1 = _approved_through_services(session, world, ready)
+    v2 = plan_services.start_new_version(session, world.expert_a, world.case_a)
+    session.commit()
+    assert (v2.version, v2.status) == (2, PlanStatus.DRAFT)
+    assert [a.what for a in v2.actions] == [a.what for a in v1.actions]
+    assert plan_services.draft(session, world.expert_a, world.case_a).id == v2.id
+    with pytest.raises(plan_services.PlanError, match="Version 2 is already open for drafting."):
+        plan_services.start_new_version(session, world.expert_a, world.case_a)
+    session.rollback()
+    assert [p.version for p in versions(session, world.case_a)] == [2, 1]
+
+
+def test_service_start_new_version_opens_version_one_when_there_is_none(session, world, ready):
+    v1 = plan_services.start_new_version(session, world.expert_a, world.case_a)
+    assert (v1.version, v1.status, v1.actions) == (1, PlanStatus.DRAFT, [])
+
+
+def test_service_removes_only_an_action_of_the_version_given(session, world, ready):
+    v1 = _approved_through_services(session, world, ready)
+    v2 = plan_services.start_new_version(session, world.expert_a, world.case_a)
+    session.commit()
+    with pytest.raises(plan_services.PlanError, match="no such action"):
+        plan_services.remove_action(session, world.expert_a, v2, v1.actions[0])
+    session.rollback()
+    assert len(versions(session, world.case_a)[1].actions) == len(ready["findings"])
+
+
+def test_who_reads_a_plan_version(world, session):
+    """Staff and the assigned experts read every version; the firm approved ones only (the
+    status is set by hand: this is the rule alone, not the workflow)."""
+    readers = ("staff", "expert_a", "expert_b", "firm_user_a", "firm_user_b")
+    seen = {}
+    for status in (
+        PlanStatus.DRAFT,
+        PlanStatus.SUBMITTED,
+        PlanStatus.RETURNED,
+        PlanStatus.APPROVED,
+    ):
+        version = FollowUpPlan(
+            case_id=world.case_a.id, status=status, created_by_id=world.expert_a.id
+        )
+        seen[status] = {
+            who
+            for who in readers
+            if can_read_plan_version(getattr(world, who), world.case_a, version)
+        }
+    assert seen == {
+        PlanStatus.DRAFT: {"staff", "expert_a"},
+        PlanStatus.SUBMITTED: {"staff", "expert_a"},
+        PlanStatus.RETURNED: {"staff", "expert_a"},
+        PlanStatus.APPROVED: {"staff", "expert_a", "firm_user_a"},
+    }

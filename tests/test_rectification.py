@@ -22,6 +22,7 @@ from pilot.files.models import StoredFile
 from pilot.frameworks.models import Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
+from pilot.permissions import can_see_verification_queue
 from pilot.rectification import services
 from pilot.rectification.models import ItemNote, ItemStatus, RectificationItem
 from pilot.stages import Status, progress_of
@@ -264,6 +265,24 @@ def test_submit_without_evidence_is_allowed_when_the_batch_does_not_require_it(
     login(client, "firm_a")
     client.post(url(item, "/work"), data=work_data(1))
     assert submit(client, session, item).status_code == 302
+    assert reload(session, item).status == ItemStatus.SUBMITTED
+
+
+def test_service_reads_the_batch_evidence_setting_itself(session, world, item):
+    """No caller says whether evidence is required: the service asks the case's batch."""
+    services.work(session, world.firm_user_a, item, version=None, measure="修订考核办法")
+    session.commit()
+    assert world.batch.evidence_required
+    with pytest.raises(services.ItemError, match="Upload evidence before submitting"):
+        services.submit(session, world.firm_user_a, item)
+    session.rollback()
+    assert reload(session, item).status == ItemStatus.IN_PROGRESS
+
+    world.batch.evidence_required = False
+    session.add(world.batch)
+    session.commit()
+    services.submit(session, world.firm_user_a, reload(session, item))
+    session.commit()
     assert reload(session, item).status == ItemStatus.SUBMITTED
 
 
@@ -893,3 +912,17 @@ def test_stage_three_is_done_when_every_item_is_verified_or_waived(client, sessi
     assert stage3(session, world) == Status.IN_PROGRESS
     timeline = text(client.get(f"/cases/{world.case_a.id}"))
     assert "Rectification item added" in timeline
+
+
+def test_who_sees_the_verification_queue(world):
+    seen = {
+        who: can_see_verification_queue(getattr(world, who))
+        for who in ("admin", "staff", "expert_a", "expert_b", "firm_user_a")
+    }
+    assert seen == {
+        "admin": True,
+        "staff": True,
+        "expert_a": True,
+        "expert_b": True,
+        "firm_user_a": False,
+    }

@@ -12,9 +12,10 @@ from pilot.database import today
 from pilot.extensions import db
 from pilot.frameworks.services import load_kpi_catalogue
 from pilot.kpis.models import Kpi
+from pilot.permissions import can_edit_survey, can_see_survey_answers
 from pilot.stages import Status, progress_of
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
-from pilot.survey.services import save_survey, survey_of, write_analysis
+from pilot.survey.services import SurveyError, save_survey, survey_of, write_analysis
 from tests.conftest import login
 
 
@@ -371,3 +372,48 @@ def test_query_count_does_not_grow_with_baselines(app, client, world, session, k
         for path in (survey_url(world.case_a), f"/cases/{world.case_a.id}")
     }
     assert many == few
+
+
+# The rules themselves, without a page -----------------------------------------------------------
+
+
+def test_service_keeps_a_submitted_survey_for_staff_only(session, world):
+    save_survey(session, world.firm_user_a, world.case_a, baselines=[], wanted_help="培训")
+    save_survey(
+        session, world.firm_user_a, world.case_a, baselines=[], submit=True, wanted_help="培训"
+    )
+    session.commit()
+    with pytest.raises(SurveyError, match="has been submitted and can no longer be changed"):
+        save_survey(session, world.firm_user_a, world.case_a, baselines=[], wanted_help="改")
+    session.rollback()
+    assert survey_of(session, world.case_a).wanted_help == "培训"
+    save_survey(session, world.staff, world.case_a, baselines=[], wanted_help="更正")
+    session.commit()
+    assert survey_of(session, world.case_a).wanted_help == "更正"
+
+
+@pytest.mark.parametrize("who", ["expert_a", "firm_user_b"])
+def test_service_refuses_whoever_may_not_fill_the_survey(session, world, who):
+    """An expert never fills the survey, nor a user of another firm: refused in the service."""
+    with pytest.raises(SurveyError, match="You may not fill in this case's survey."):
+        save_survey(session, getattr(world, who), world.case_a, baselines=[], wanted_help="x")
+    session.rollback()
+    assert survey_of(session, world.case_a) is None
+
+
+def test_who_may_edit_and_see_the_survey(session, world):
+    case = world.case_a
+    assert can_edit_survey(world.firm_user_a, case, None)
+    assert not can_edit_survey(world.expert_a, case, None)
+    draft = save_survey(session, world.firm_user_a, case, baselines=[], wanted_help="培训")
+    # A draft: the firm and staff see the answers, the assigned expert only once submitted.
+    assert can_see_survey_answers(world.firm_user_a, draft)
+    assert can_see_survey_answers(world.staff, draft)
+    assert not can_see_survey_answers(world.expert_a, draft)
+    submitted = save_survey(
+        session, world.firm_user_a, case, baselines=[], submit=True, wanted_help="培训"
+    )
+    assert can_see_survey_answers(world.expert_a, submitted)
+    assert not can_edit_survey(world.firm_user_a, case, submitted)
+    assert can_edit_survey(world.staff, case, submitted)
+    assert not can_see_survey_answers(world.staff, None)

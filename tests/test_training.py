@@ -20,6 +20,7 @@ from pilot.files.models import StoredFile
 from pilot.frameworks.models import Framework, Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
+from pilot.permissions import firm_sessions, sees_every_session
 from pilot.stages import Status, progress_of
 from pilot.survey.services import save_survey, write_analysis
 from pilot.training import services
@@ -91,7 +92,7 @@ def make_session(session, world, day: date = date(2026, 6, 10), case_ids=None, *
 
 def attend(session, world, training, case, count: int = 2):
     services.record_attendance(
-        session, world.staff, training, case, names="王经理、李工", count=count
+        session, world.staff, training, case, names="王经理、李工", count=count, today=TODAY_DATE
     )
     session.commit()
 
@@ -333,6 +334,21 @@ def test_attendance_waits_for_the_day_of_the_session(client, world, session):
     assert attendance_rows(session) == []
 
 
+def test_service_refuses_attendance_before_the_day_of_the_session(world, session):
+    training = make_session(session, world, day=TODAY_DATE + timedelta(days=1))
+    with pytest.raises(services.TrainingError, match="from the day of the session"):
+        services.record_attendance(
+            session, world.staff, training, world.case_a, names="王经理", count=1, today=TODAY_DATE
+        )
+    session.rollback()
+    assert attendance_rows(session) == []
+    on_the_day = TODAY_DATE + timedelta(days=1)
+    services.record_attendance(
+        session, world.staff, training, world.case_a, names="王经理", count=1, today=on_the_day
+    )
+    assert [r.count for r in attendance_rows(session)] == [1]
+
+
 # Stage 4 ----------------------------------------------------------------------------------------
 
 
@@ -539,6 +555,24 @@ def test_the_firm_sees_its_sessions_and_not_another_batchs(client, world, sessio
     assert client.get(f"/cases/{world.case_b.id}").status_code == 404
     page = text(client.get(f"/cases/{world.case_a.id}"))
     assert "我们的培训" in page and "别人的培训" not in page
+
+
+def test_which_sessions_each_role_sees_is_decided_in_permissions(world, session):
+    """Staff and experts see every session of a batch in sight; a firm those it was invited to
+    or attended (attendance of zero does not count)."""
+    make_session(session, world, topic="受邀", case_ids=[world.case_a.id])
+    attended = make_session(session, world, topic="到场", case_ids=[world.case_b.id])
+    absent = make_session(session, world, topic="缺席", case_ids=[world.case_b.id])
+    attend(session, world, attended, world.case_a)
+    attend(session, world, absent, world.case_a, count=0)
+    assert sees_every_session(world.staff) and sees_every_session(world.expert_a)
+    assert not sees_every_session(world.firm_user_a)
+    seen = session.exec(
+        select(TrainingSession.topic)
+        .where(firm_sessions({world.case_a.id}))
+        .order_by(TrainingSession.id)
+    ).all()
+    assert seen == ["受邀", "到场"]
 
 
 def test_the_firm_sees_only_its_own_row_of_the_attendance_sheet(client, world, session):

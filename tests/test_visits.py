@@ -12,13 +12,21 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import func, select
+from werkzeug.datastructures import FileStorage
 
 from pilot.audit.models import AuditLog
 from pilot.cases.services import assign_experts, withdraw_case
 from pilot.extensions import db
 from pilot.files.models import StoredFile
+from pilot.files.store import FileRejected
 from pilot.visits.models import Visit, VisitStatus
-from pilot.visits.services import confirm_visit, dispute_visit, log_visit
+from pilot.visits.services import (
+    VisitError,
+    add_photos,
+    confirm_visit,
+    dispute_visit,
+    log_visit,
+)
 from tests import factories
 from tests.conftest import login
 
@@ -225,6 +233,53 @@ def test_a_refused_photo_rolls_back_the_whole_visit(app, client, world, session,
         select(AuditLog).where(AuditLog.record_type.in_(["visit", "stored_file"]))
     ).all()
     assert stored_files(app) == before
+
+
+def test_service_keeps_only_photos(app, world, session):
+    """The visits service tells the file store the kinds a photo may be: a PDF, a kind the store
+    keeps elsewhere, is refused before anything is written."""
+    visit = log_visit(
+        session,
+        world.expert_a,
+        world.case_a,
+        visit_date=date(2026, 5, 12),
+        hours=Decimal(4),
+        expert_ids=[],
+        activities="现场诊断",
+        today=date(2026, 6, 1),
+    )
+    before = stored_files(app)
+    with pytest.raises(FileRejected, match="sheet.pdf is not a photo"):
+        add_photos(session, world.expert_a, visit, [FileStorage(io.BytesIO(PDF), "sheet.pdf")])
+    assert stored_files(app) == before
+    (kept,) = add_photos(
+        session, world.expert_a, visit, [FileStorage(io.BytesIO(png_bytes()), "现场.png")]
+    )
+    assert (kept.owner_id, kept.content_type) == (visit.id, "image/png")
+
+
+def test_service_keeps_a_reason_only_from_staff_confirming_for_the_firm(world, session):
+    def logged() -> Visit:
+        return log_visit(
+            session,
+            world.expert_a,
+            world.case_a,
+            visit_date=date(2026, 5, 12),
+            hours=Decimal(4),
+            expert_ids=[],
+            activities="现场诊断",
+            today=date(2026, 6, 1),
+        )
+
+    own = logged()
+    confirm_visit(session, world.firm_user_a, own, reason="我们自己确认")
+    assert (own.status, own.answer_comment) == (VisitStatus.CONFIRMED, "")
+    for_firm = logged()
+    with pytest.raises(VisitError, match="Give a reason for confirming on the firm's behalf."):
+        confirm_visit(session, world.staff, for_firm, reason=" ")
+    assert for_firm.status == VisitStatus.LOGGED
+    confirm_visit(session, world.staff, for_firm, reason="企业电话确认")
+    assert for_firm.answer_comment == "企业电话确认"
 
 
 def test_unassigned_expert_gets_404(client, world, session):

@@ -286,7 +286,7 @@ class Demo:
                 owner_id=item.id,
                 case_id=case.id,
             )
-            rectification.submit(self.session, firm_user, item, evidence_required=True)
+            rectification.submit(self.session, firm_user, item)
             if step == 3:
                 rectification.return_item(
                     self.session, lead, item, "佐证材料缺少培训签到表和考核记录，请补充后重新提交"
@@ -305,6 +305,7 @@ class Demo:
                 case,
                 names=f"{firm_user.display_name}、质量部工程师",
                 count=2,
+                today=today(),
             )
 
 

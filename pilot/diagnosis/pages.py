@@ -58,13 +58,6 @@ def frameworks_to_score(case: Case, round_: str, diagnosis: Diagnosis | None) ->
     ).all()
 
 
-def readable(case: Case, diagnosis: Diagnosis | None) -> bool:
-    """Drafts for staff and the assigned experts; an accepted diagnosis for every case reader."""
-    if can(current_user, "view_drafts", case):
-        return True
-    return diagnosis is not None and diagnosis.is_accepted
-
-
 def editable(case: Case, diagnosis: Diagnosis | None) -> bool:
     return can(current_user, "file_diagnosis", case) and (
         diagnosis is None or diagnosis.status in services.EDITABLE

@@ -16,7 +16,7 @@ from pilot.diagnosis.pages import (
     work_targets,
 )
 from pilot.extensions import db
-from pilot.permissions import can
+from pilot.permissions import can, can_read_diagnosis
 from pilot.rectification.models import RectificationItem
 
 
@@ -28,8 +28,7 @@ def case_section(case: Case) -> dict | None:
     assigned experts also see a draft's status and a link to it; the firm sees no draft at all.
     """
     diagnosis = load_diagnosis(case, Round.BASELINE)
-    sees_drafts = can(current_user, "view_drafts", case)
-    if not sees_drafts and (diagnosis is None or not diagnosis.is_accepted):
+    if not can_read_diagnosis(current_user, case, diagnosis):
         return None
     data = {
         "L": labels(),

@@ -36,6 +36,7 @@ from pilot.files.store import files_root
 from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory, Scale
 from pilot.kpis.models import Direction, Kpi, wrong_side
 from pilot.rectification.models import RectificationItem
+from pilot.survey.services import baseline_values
 
 SEVERITY_LABELS = {
     Severity.SEVERE: _l("Severe"),
@@ -249,6 +250,7 @@ class TargetInput:
     name: str = ""
     unit: str = ""
     direction: str = ""
+    #: None on a catalogue KPI: the firm's baseline from the needs survey, if it gave one.
     baseline: Decimal | None = None
     #: The user confirmed a target that is no improvement on its baseline.
     confirmed_wrong_side: bool = False
@@ -257,22 +259,27 @@ class TargetInput:
 def add_target(
     session: Session, actor: User, diagnosis: Diagnosis, data: TargetInput
 ) -> WorkTarget:
-    """A work target on a catalogue KPI (its name, unit and direction copied) or a custom one."""
+    """A work target on a catalogue KPI (its name, unit and direction copied, its baseline from
+    the needs survey unless one is given) or a custom one."""
     _editable(diagnosis)
     if diagnosis.round != Round.BASELINE:
         raise DiagnosisError(_("Work targets are set with the baseline diagnosis."))
+    baseline = data.baseline
     if data.kpi_id:
         kpi = session.get(Kpi, data.kpi_id)
         if kpi is None:
             raise DiagnosisError(_("Unknown KPI."), "kpi_id")
         name, unit, direction = kpi.name_zh, kpi.unit, kpi.direction
+        if baseline is None:
+            case = session.get(Case, diagnosis.case_id)
+            baseline = baseline_values(session, case).get(kpi.id)
     else:
         name, unit, direction = data.name.strip(), data.unit.strip(), data.direction
         if not name:
             raise DiagnosisError(_("Name the target or choose a KPI."), "name")
         if direction not in (Direction.HIGHER, Direction.LOWER):
             raise DiagnosisError(_("Say whether higher or lower is better."), "direction")
-    if wrong_side(direction, data.baseline, data.target) and not data.confirmed_wrong_side:
+    if wrong_side(direction, baseline, data.target) and not data.confirmed_wrong_side:
         raise DiagnosisError(
             _(
                 "This target is no improvement on its baseline for its direction. "
@@ -287,7 +294,7 @@ def add_target(
         name=name,
         unit=unit,
         direction=direction,
-        baseline=data.baseline,
+        baseline=baseline,
         target=data.target,
         target_date=data.target_date,
     )
@@ -299,13 +306,15 @@ def add_target(
         target,
         "add",
         case_id=diagnosis.case_id,
-        after={"name": name, "baseline": str(data.baseline), "target": str(data.target)},
+        after={"name": name, "baseline": str(baseline), "target": str(data.target)},
     )
     return target
 
 
 def remove_target(session: Session, actor: User, target: WorkTarget, diagnosis: Diagnosis) -> None:
     _editable(diagnosis)
+    if target.diagnosis_id != diagnosis.id:
+        raise DiagnosisError(_("There is no such work target in this diagnosis."))
     log(session, actor, target, "remove", case_id=target.case_id, before={"name": target.name})
     session.delete(target)
 

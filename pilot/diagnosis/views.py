@@ -31,14 +31,12 @@ from pilot.diagnosis.pages import (
     frameworks_to_score,
     kpi_options,
     load_diagnosis,
-    readable,
     render_page,
 )
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_upload
 from pilot.frameworks.models import Framework, Scale
-from pilot.permissions import get_case_or_404
-from pilot.survey.services import baseline_values
+from pilot.permissions import can_read_diagnosis, get_case_or_404
 
 bp = Blueprint("diagnosis", __name__)
 
@@ -77,7 +75,7 @@ def _open_for_filing(
 def edit(case_id: int, round_: str):
     case = _case(case_id, round_)
     diagnosis = load_diagnosis(case, round_)
-    if not readable(case, diagnosis):
+    if not can_read_diagnosis(current_user, case, diagnosis):
         abort(404)
     return render_page(case, round_, diagnosis)
 
@@ -205,9 +203,6 @@ def add_target(case_id: int, round_: str):
     form.kpi_id.choices = kpi_options(case)
     if not form.validate_on_submit():
         return render_page(case, round_, diagnosis, target_form=form)
-    baseline = form.baseline.data
-    if baseline is None and form.kpi_id.data:
-        baseline = baseline_values(db.session, case).get(form.kpi_id.data)
     data = services.TargetInput(
         target=form.target.data,
         target_date=form.target_date.data,
@@ -215,7 +210,7 @@ def add_target(case_id: int, round_: str):
         name=form.name.data or "",
         unit=form.unit.data or "",
         direction=form.direction.data or "",
-        baseline=baseline,
+        baseline=form.baseline.data,
         confirmed_wrong_side=form.confirm_wrong_side.data,
     )
     try:

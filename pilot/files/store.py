@@ -6,6 +6,7 @@ import re
 import tempfile
 import unicodedata
 import uuid
+from collections.abc import Collection
 from functools import partial
 from pathlib import Path, PurePath
 
@@ -24,6 +25,10 @@ from pilot.files.models import StoredFile
 
 class FileRejected(ValueError):
     """The upload is refused; the message is for the user."""
+
+
+class KindNotAllowed(FileRejected):
+    """The file is of a kind the store keeps, but not one its owner takes."""
 
 
 NAME_MAX_CHARS = 120
@@ -136,10 +141,13 @@ def save_upload(
     owner_id: int,
     case_id: int | None = None,
     batch_id: int | None = None,
+    content_types: Collection[str] | None = None,
 ) -> StoredFile:
     """Check and keep an uploaded file for an owner; the same name again adds a version.
 
-    Raises FileRejected (nothing written) when the file is empty, too large or not an allowed kind.
+    Raises FileRejected (nothing written) when the file is empty, too large or not an allowed kind:
+    one the store keeps, and one of `content_types` when the owner takes only those
+    (KindNotAllowed).
     """
     cap = current_app.config["MAX_UPLOAD_BYTES"]
     data = _read_capped(upload, cap)
@@ -157,6 +165,8 @@ def save_upload(
                 "PowerPoint) can be uploaded; the content of this file is none of these."
             )
         )
+    if content_types is not None and kind.content_type not in content_types:
+        raise KindNotAllowed(_("This kind of file cannot be added here."))
     name = clean_name(upload.filename, kind)
     previous = session.exec(
         select(StoredFile).where(

@@ -49,59 +49,109 @@ def carried_findings(session: Session, case: Case) -> list[Finding]:
     ).all()
 
 
-def draft(session: Session, actor: User, case: Case) -> FollowUpPlan:
-    """The editable version: the current draft or returned one, else a new version.
+def _latest(session: Session, case: Case) -> FollowUpPlan | None:
+    versions = versions_of(session, case)
+    return versions[0] if versions else None
 
-    A new version after an approved one starts as a copy of it.
-    """
+
+def _require_accepted_baseline(session: Session, case: Case) -> None:
     baseline = diagnosis_of(session, case, Round.BASELINE)
     if baseline is None or not baseline.is_accepted:
         raise PlanError(_("The follow-up plan is drafted once the diagnosis is accepted."))
-    versions = versions_of(session, case)
-    latest = versions[0] if versions else None
-    if latest and latest.status in (PlanStatus.DRAFT, PlanStatus.RETURNED):
-        return latest
-    if latest and latest.status == PlanStatus.SUBMITTED:
+
+
+def _refuse_frozen(plan: FollowUpPlan) -> None:
+    """Only a draft or returned version takes changes: a submitted one waits for staff, an
+    approved one is frozen and changes only through a new version."""
+    if plan.status == PlanStatus.SUBMITTED:
         raise PlanError(_("The plan is waiting for approval and cannot be changed now."))
-    plan = FollowUpPlan(
-        case_id=case.id,
-        version=(latest.version + 1) if latest else 1,
-        created_by_id=actor.id,
-        summary=latest.summary if latest else "",
-        further_service=latest.further_service if latest else "",
-    )
-    if latest:
-        plan.actions = [
-            PlanAction(
-                what=a.what,
-                owner=a.owner,
-                start_date=a.start_date,
-                due_date=a.due_date,
-                finding_id=a.finding_id,
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.RETURNED):
+        raise PlanError(
+            _(
+                "Version %(num)d is approved and cannot be changed: start a new version to "
+                "change the plan.",
+                num=plan.version,
             )
-            for a in latest.actions
-        ]
-        plan.revisions = [
-            TargetRevision(
-                target_id=r.target_id, new_target=r.new_target, new_date=r.new_date, reason=r.reason
-            )
-            for r in latest.revisions
-        ]
+        )
+
+
+def open_version(session: Session, case: Case) -> FollowUpPlan | None:
+    """The version the lead writes to: the current draft or returned one, or None when there is
+    no version yet (the first write opens version 1). Refuses when the newest is frozen."""
+    latest = _latest(session, case)
+    if latest is not None:
+        _refuse_frozen(latest)
+    return latest
+
+
+def draft(session: Session, actor: User, case: Case) -> FollowUpPlan:
+    """The version to write to: the current draft or returned one, else a new version 1.
+
+    Never reopens a frozen version: after an approval, `start_new_version` is the explicit way
+    to change the plan.
+    """
+    _require_accepted_baseline(session, case)
+    latest = open_version(session, case)
+    if latest is not None:
+        return latest
+    plan = FollowUpPlan(case_id=case.id, version=1, created_by_id=actor.id)
     session.add(plan)
     session.flush()
     log(session, actor, plan, "draft", case_id=case.id, after={"version": plan.version})
     return plan
 
 
-def _editable(plan: FollowUpPlan) -> None:
-    if plan.is_frozen:
-        raise PlanError(_("This version is submitted or approved and cannot be changed."))
+def start_new_version(session: Session, actor: User, case: Case) -> FollowUpPlan:
+    """Open the next version: version 1 when there is none, else a copy of the approved newest
+    one, which stays in force until the new one is approved."""
+    _require_accepted_baseline(session, case)
+    latest = _latest(session, case)
+    if latest is None:
+        return draft(session, actor, case)
+    if latest.status == PlanStatus.SUBMITTED:
+        raise PlanError(_("The plan is waiting for approval and cannot be changed now."))
+    if latest.status != PlanStatus.APPROVED:
+        raise PlanError(_("Version %(num)d is already open for drafting.", num=latest.version))
+    plan = FollowUpPlan(
+        case_id=case.id,
+        version=latest.version + 1,
+        created_by_id=actor.id,
+        summary=latest.summary,
+        further_service=latest.further_service,
+    )
+    plan.actions = [
+        PlanAction(
+            what=a.what,
+            owner=a.owner,
+            start_date=a.start_date,
+            due_date=a.due_date,
+            finding_id=a.finding_id,
+        )
+        for a in latest.actions
+    ]
+    plan.revisions = [
+        TargetRevision(
+            target_id=r.target_id, new_target=r.new_target, new_date=r.new_date, reason=r.reason
+        )
+        for r in latest.revisions
+    ]
+    session.add(plan)
+    session.flush()
+    log(
+        session,
+        actor,
+        plan,
+        "draft",
+        case_id=case.id,
+        after={"version": plan.version, "copied_from": latest.version},
+    )
+    return plan
 
 
 def save_text(
     session: Session, actor: User, plan: FollowUpPlan, *, summary: str, further_service: str
 ) -> None:
-    _editable(plan)
+    _refuse_frozen(plan)
     plan.summary, plan.further_service = summary.strip(), further_service.strip()
     log(
         session,
@@ -123,7 +173,7 @@ class ActionInput:
 
 
 def add_action(session: Session, actor: User, plan: FollowUpPlan, data: ActionInput) -> PlanAction:
-    _editable(plan)
+    _refuse_frozen(plan)
     if not data.what.strip():
         raise PlanError(_("Say what will be done."), "what")
     if not data.owner.strip():
@@ -154,7 +204,9 @@ def add_action(session: Session, actor: User, plan: FollowUpPlan, data: ActionIn
 
 
 def remove_action(session: Session, actor: User, plan: FollowUpPlan, action: PlanAction) -> None:
-    _editable(plan)
+    _refuse_frozen(plan)
+    if action not in plan.actions:
+        raise PlanError(_("There is no such action in the version being drafted."))
     log(
         session,
         actor,
@@ -176,7 +228,7 @@ def revise_target(
     new_date: date,
     reason: str,
 ) -> TargetRevision:
-    _editable(plan)
+    _refuse_frozen(plan)
     target = session.get(WorkTarget, target_id)
     if target is None or target.case_id != plan.case_id:
         raise PlanError(_("Choose one of the case's work targets."), "target_id")
@@ -206,7 +258,9 @@ def revise_target(
 def remove_revision(
     session: Session, actor: User, plan: FollowUpPlan, revision: TargetRevision
 ) -> None:
-    _editable(plan)
+    _refuse_frozen(plan)
+    if revision not in plan.revisions:
+        raise PlanError(_("There is no such revision in the version being drafted."))
     plan.revisions.remove(revision)
     log(
         session,
@@ -225,7 +279,7 @@ def unanswered_findings(session: Session, plan: FollowUpPlan) -> list[Finding]:
 
 
 def submit(session: Session, actor: User, plan: FollowUpPlan) -> None:
-    _editable(plan)
+    _refuse_frozen(plan)
     if not plan.actions:
         raise PlanError(_("Add at least one action before submitting."))
     missing = unanswered_findings(session, plan)

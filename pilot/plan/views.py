@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from pilot.cases.models import Case
 from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
-from pilot.permissions import can, get_case_or_404
+from pilot.permissions import can, can_read_plan_version, get_case_or_404
 from pilot.plan import services
 from pilot.plan.forms import ButtonForm, PlanTextForm, ReturnForm, ReviewForm
 from pilot.plan.models import FollowUpPlan, PlanStatus
@@ -58,7 +58,7 @@ def edit(case_id: int):
 def version(case_id: int, number: int):
     case = get_case_or_404(case_id)
     sees_drafts = can(current_user, "view_drafts", case)
-    versions = [v for v in versions_of(case) if sees_drafts or v.status == PlanStatus.APPROVED]
+    versions = [v for v in versions_of(case) if can_read_plan_version(current_user, case, v)]
     plan = next((v for v in versions if v.version == number), None)
     if plan is None:
         abort(404)
@@ -78,19 +78,12 @@ def version(case_id: int, number: int):
 
 
 def _open_version(case: Case) -> tuple[FollowUpPlan | None, str | None]:
-    """The version the lead writes to (None: the first write opens version 1), or why nothing
-    can be written now. A frozen version is never reopened here: only new_version does that."""
-    versions = versions_of(case)
-    latest = versions[0] if versions else None
-    if latest is None or not latest.is_frozen:
-        return latest, None
-    if latest.status == PlanStatus.SUBMITTED:
-        return latest, _("The plan is waiting for approval and cannot be changed now.")
-    return latest, _(
-        "Version %(num)d is approved and cannot be changed: start a new version to change the "
-        "plan.",
-        num=latest.version,
-    )
+    """The version the lead writes to (None: the first write opens version 1), or the service's
+    reason why nothing can be written now."""
+    try:
+        return services.open_version(db.session, case), None
+    except services.PlanError as error:
+        return None, str(error)
 
 
 def _refused(case: Case, error: services.PlanError, form, form_name: str, anchor: str):
@@ -278,13 +271,8 @@ def new_version(case_id: int):
     case = get_case_or_404(case_id, "draft_plan")
     if not ButtonForm().validate_on_submit():
         abort(400)
-    versions = versions_of(case)
-    latest = versions[0] if versions else None
-    if latest is not None and not latest.is_frozen:
-        flash(_("Version %(num)d is already open for drafting.", num=latest.version), "error")
-        return _back(case)
     try:
-        plan = services.draft(db.session, current_user, case)
+        plan = services.start_new_version(db.session, current_user, case)
     except services.PlanError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -292,7 +280,7 @@ def new_version(case_id: int):
     except IntegrityError:
         return _collided(case)
     db.session.commit()
-    if latest is None:
+    if plan.version == 1:
         flash(_("Version 1 of the plan was started."), "success")
     else:
         flash(
@@ -300,7 +288,7 @@ def new_version(case_id: int):
                 "Version %(num)d was started as a copy of the approved plan; it needs approval "
                 "again. Version %(old)d stays in force until then.",
                 num=plan.version,
-                old=latest.version,
+                old=plan.version - 1,
             ),
             "success",
         )

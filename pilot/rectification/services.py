@@ -180,14 +180,15 @@ def submit(
     actor: User,
     item: RectificationItem,
     *,
-    evidence_required: bool,
     version: int | None = None,
 ) -> None:
+    """The firm hands the item to the experts; evidence first when the case's batch asks for it."""
     if item.status not in WORKABLE:
         raise ItemError(_("Only an open, in-progress or returned item can be submitted."))
     if not item.measure.strip():
         raise ItemError(_("Describe the corrective measure before submitting."), "measure")
-    if evidence_required and not evidence_of(session, item):
+    case = session.get(Case, item.case_id)
+    if case.batch.evidence_required and not evidence_of(session, item):
         raise ItemError(_("Upload evidence before submitting: this batch requires it."))
     _bump(session, item, version)
     before = item.status

@@ -8,12 +8,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from pilot.accounts.models import Role
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
 from pilot.files.store import FileRejected, distinct_names, save_upload
-from pilot.permissions import get_case_or_404
+from pilot.permissions import can_see_verification_queue, get_case_or_404
 from pilot.rectification import services
 from pilot.rectification.forms import (
     AddItemForm,
@@ -179,13 +178,7 @@ def submit(item_id: int):
         form.form_errors.append(_("The page was out of date: try again."))
         return render_item(item, case, submit_form=form, status=400)
     try:
-        services.submit(
-            db.session,
-            current_user,
-            item,
-            evidence_required=case.batch.evidence_required,
-            version=form.version.data,
-        )
+        services.submit(db.session, current_user, item, version=form.version.data)
     except services.ItemConflict:
         db.session.rollback()
         flash(_("The item changed since you opened it: check it, then submit it again."), "error")
@@ -286,7 +279,7 @@ def waive(item_id: int):
 def queue():
     """Submitted items waiting for an expert, oldest first: an expert's own cases; staff see every
     case (read-only here) to follow up on experts."""
-    if current_user.role != Role.EXPERT and not current_user.is_staff:
+    if not can_see_verification_queue(current_user):
         abort(404)
     return render_template(
         "rectification/queue.html",

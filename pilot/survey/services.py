@@ -11,6 +11,7 @@ from pilot.audit.services import log, snapshot
 from pilot.cases.models import Case
 from pilot.database import utcnow
 from pilot.kpis.models import Kpi
+from pilot.permissions import can_edit_survey
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
 
 #: Areas a firm may name as weak: the GB/T 19580 categories, the quality infrastructure
@@ -54,13 +55,15 @@ def save_survey(
     submit: bool = False,
     **answers,
 ) -> NeedsSurvey:
-    """Save the answers as a draft, or submit them. A submitted survey is changed only by staff."""
+    """Save the answers as a draft, or submit them: the firm until it submits, staff always."""
     survey = survey_of(session, case)
+    if not can_edit_survey(actor, case, survey):
+        if survey is not None and survey.is_submitted:
+            raise SurveyError(_("The survey has been submitted and can no longer be changed."))
+        raise SurveyError(_("You may not fill in this case's survey."))
     if survey is None:
         survey = NeedsSurvey(case_id=case.id)
         session.add(survey)
-    elif survey.is_submitted and not actor.is_staff:
-        raise SurveyError(_("The survey has been submitted and can no longer be changed."))
     unknown = set(answers.get("weak_areas", [])) - set(WEAK_AREAS)
     if unknown:
         raise SurveyError(_("Unknown area: %(areas)s", areas=", ".join(sorted(unknown))))

@@ -6,11 +6,11 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from pilot.accounts.models import Role, User
+from pilot.accounts.models import User
 from pilot.cases.models import Case
 from pilot.extensions import db
 from pilot.kpis.models import Kpi
-from pilot.permissions import can, get_case_or_404
+from pilot.permissions import can_edit_survey, can_see_survey_answers, get_case_or_404
 from pilot.reference import CERTIFICATIONS
 from pilot.survey import services
 from pilot.survey.forms import AnalysisForm, SurveyForm, kpi_name, plain_number
@@ -20,18 +20,6 @@ bp = Blueprint("survey", __name__)
 
 #: The answers a SurveyError may point at; other errors are shown above the form.
 ANSWER_FIELDS = ("systems", "other_systems", "weak_areas", "pain_points", "wanted_help")
-
-
-def may_edit_survey(user: User, case: Case, survey: NeedsSurvey | None) -> bool:
-    """May fill the survey, and it is still open to them: once submitted, only staff correct it."""
-    if not can(user, "fill_survey", case):
-        return False
-    return survey is None or not survey.is_submitted or user.is_staff
-
-
-def may_see_answers(user: User, survey: NeedsSurvey | None) -> bool:
-    """Experts see the firm's answers once submitted; staff and the firm see the draft too."""
-    return survey is not None and (survey.is_submitted or user.role != Role.EXPERT)
 
 
 def _catalogue() -> list[Kpi]:
@@ -74,12 +62,12 @@ def _labels(codes: list[str], labels: dict) -> list[str]:
 
 def _summary(case: Case, survey: NeedsSurvey | None) -> dict:
     """What both the survey page and the case page's card show of the answers."""
-    visible = may_see_answers(current_user, survey)
+    visible = can_see_survey_answers(current_user, survey)
     return {
         "case": case,
         "survey": survey,
         "answers_visible": visible,
-        "editable": may_edit_survey(current_user, case, survey),
+        "editable": can_edit_survey(current_user, case, survey),
         "people": _people(survey),
         "systems": _labels(survey.systems, CERTIFICATIONS) if visible else [],
         "weak_areas": _labels(survey.weak_areas, services.WEAK_AREAS) if visible else [],
@@ -140,8 +128,7 @@ def edit(case_id: int):
     case = get_case_or_404(case_id, "fill_survey" if request.method == "POST" else "view_case")
     if request.method == "GET":
         return _page(case)
-    survey = services.survey_of(db.session, case)
-    if not may_edit_survey(current_user, case, survey):
+    if not can_edit_survey(current_user, case, services.survey_of(db.session, case)):
         flash(_("The survey has been submitted and can no longer be changed."), "error")
         return _back(case_id)
     kpis = _catalogue()

@@ -17,10 +17,10 @@ from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.frameworks.models import FrameworkItem
-from pilot.permissions import can
+from pilot.permissions import can, firm_sessions, sees_every_session
 from pilot.stages import progress
 from pilot.survey.services import WEAK_AREAS
-from pilot.training.access import firm_sessions, sees_every_session
+from pilot.training import services
 from pilot.training.forms import attendance_form
 from pilot.training.materials import materials
 from pilot.training.models import Attendance, SessionFinding, SessionInvite, TrainingSession
@@ -42,8 +42,8 @@ def ends_at(training: TrainingSession) -> datetime:
 
 
 def sheet_open(training: TrainingSession) -> bool:
-    """Attendance is recorded from the session's day on, never ahead of it."""
-    return local(training.starts_at).date() <= today()
+    """May attendance be recorded today (the rule is the service's)."""
+    return services.sheet_open(training, today())
 
 
 def area_labels(codes: list[str]) -> list[str]:

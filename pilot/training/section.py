@@ -12,9 +12,8 @@ from pilot.database import today
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding
 from pilot.extensions import db
 from pilot.frameworks.models import FrameworkItem
-from pilot.permissions import can
+from pilot.permissions import can, can_see_survey_answers
 from pilot.survey.services import survey_of
-from pilot.survey.views import may_see_answers
 from pilot.training.forms import CoachingForm
 from pilot.training.models import (
     Attendance,
@@ -31,7 +30,7 @@ def _coverage(case: Case, attended: list[TrainingSession]) -> tuple[list[dict], 
     each with the attended sessions that covered it."""
     survey = survey_of(db.session, case)
     areas = []
-    if survey is not None and may_see_answers(current_user, survey):
+    if survey is not None and can_see_survey_answers(current_user, survey):
         for code in survey.weak_areas:
             topics = [s.topic for s in attended if code in (s.areas or [])]
             areas.append({"label": area_labels([code])[0], "sessions": topics})

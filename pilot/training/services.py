@@ -10,6 +10,7 @@ from pilot.accounts.models import User
 from pilot.audit.services import log, snapshot
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
+from pilot.database import local_zone
 from pilot.diagnosis.models import Diagnosis, Finding
 from pilot.survey.services import WEAK_AREAS
 from pilot.training.models import (
@@ -109,6 +110,11 @@ def save_session(
     return training
 
 
+def sheet_open(training: TrainingSession, today: date) -> bool:
+    """Attendance is recorded from the session's day on, never ahead of it."""
+    return training.starts_at.astimezone(local_zone()).date() <= today
+
+
 def record_attendance(
     session: Session,
     actor: User,
@@ -117,8 +123,11 @@ def record_attendance(
     *,
     names: str,
     count: int,
+    today: date,
 ) -> Attendance:
     """Record (or correct) who of a firm attended; a count of 0 records the firm as absent."""
+    if not sheet_open(training, today):
+        raise TrainingError(_("Attendance can be recorded from the day of the session."))
     if case.batch_id != training.batch_id:
         raise TrainingError(_("The firm is not in this session's batch."))
     if count < 0 or count > 500:

@@ -3,7 +3,7 @@ materials, and experts' one-to-one coaching records.
 
 Staff see and manage every session. Anyone else sees a batch's calendar only with a case of the
 batch in sight: an expert sees all of the batch's sessions, a firm user the sessions its firm was
-invited to or attended (access.py). Firm names, findings and attendance are shown only for the
+invited to or attended (permissions.py). Firm names, findings and attendance are shown only for the
 cases the user may see. What the pages show is in pages.py, the session form's choices in
 session_form.py, materials in materials.py, the case page's card in section.py.
 """
@@ -17,9 +17,14 @@ from pilot.batches.models import Batch
 from pilot.database import today
 from pilot.extensions import db
 from pilot.files.store import FileRejected
-from pilot.permissions import get_case_or_404, require
+from pilot.permissions import (
+    get_case_or_404,
+    get_training_session_or_404,
+    require,
+    sees_every_session,
+    training_case_ids,
+)
 from pilot.training import services
-from pilot.training.access import load_session, sees_every_session, visible_case_ids
 from pilot.training.forms import CoachingForm
 from pilot.training.materials import materials, save_materials
 from pilot.training.models import TrainingSession
@@ -47,7 +52,7 @@ FORM_FIELDS = ("topic", "trainer", "place", "hours", "areas", "case_ids", "findi
 @login_required
 def calendar(batch_id: int):
     batch = db.get_or_abort(Batch, batch_id)
-    case_ids = visible_case_ids(batch.id)
+    case_ids = training_case_ids(batch.id)
     firm_view = not sees_every_session(current_user)
     return render_template(
         "training/calendar.html",
@@ -124,7 +129,7 @@ def edit(session_id: int):
 @bp.get("/training/<int:session_id>")
 @login_required
 def show(session_id: int):
-    training, batch, case_ids = load_session(session_id)
+    training, batch, case_ids = get_training_session_or_404(session_id)
     return render_show(training, batch, case_ids)
 
 
@@ -153,7 +158,13 @@ def attendance(session_id: int):
             if current is not None and (current.names, current.count) == (names, count):
                 continue
             services.record_attendance(
-                db.session, current_user, training, row.case, names=names, count=count
+                db.session,
+                current_user,
+                training,
+                row.case,
+                names=names,
+                count=count,
+                today=today(),
             )
             saved += 1
     except services.TrainingError as error:

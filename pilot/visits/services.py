@@ -7,15 +7,21 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
+from werkzeug.datastructures import FileStorage
 
 from pilot.accounts.models import Role, User
 from pilot.audit.services import log, snapshot
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import utcnow
+from pilot.files.models import StoredFile
+from pilot.files.store import FileRejected, KindNotAllowed, distinct_names, save_upload
 from pilot.firms.models import Firm
 from pilot.visits.models import Visit, VisitExpert, VisitStatus
 
+#: The owner type of a visit's photos in the file store, and the kinds a photo may be.
+PHOTO_TYPE = "visit"
+PHOTO_CONTENT_TYPES = frozenset({"image/jpeg", "image/png"})
 VISIT_FIELDS = ["visit_date", "hours", "firm_participants", "activities", "status"]
 
 
@@ -69,11 +75,47 @@ def log_visit(
     return visit
 
 
+def add_photos(
+    session: Session, actor: User, visit: Visit, uploads: list[FileStorage]
+) -> list[StoredFile]:
+    """Keep photos of the visit: JPEG or PNG images only. Raises FileRejected naming the file."""
+    distinct_names(uploads)
+    if visit.id is None:
+        session.flush()
+    stored = []
+    for upload in uploads:
+        shown = upload.filename
+        try:
+            stored.append(
+                save_upload(
+                    session,
+                    actor,
+                    upload,
+                    owner_type=PHOTO_TYPE,
+                    owner_id=visit.id,
+                    case_id=visit.case_id,
+                    content_types=PHOTO_CONTENT_TYPES,
+                )
+            )
+        except KindNotAllowed as error:
+            raise FileRejected(
+                _("%(name)s is not a photo: only JPEG or PNG images can be added.", name=shown)
+            ) from error
+        except FileRejected as error:
+            raise FileRejected(f"{shown}: {error}") from error
+    return stored
+
+
 def confirm_visit(session: Session, actor: User, visit: Visit, reason: str = "") -> None:
-    """The firm confirms the visit took place; staff may confirm for the firm with a reason."""
+    """The firm confirms the visit took place; staff may confirm for the firm with a reason.
+
+    The firm confirming for itself gives no reason: anything given is not kept.
+    """
     if visit.status == VisitStatus.CONFIRMED:
         raise VisitError(_("The visit is already confirmed."))
-    if actor.role != Role.FIRM and not reason.strip():
+    if actor.role == Role.FIRM:
+        reason = ""
+    elif not reason.strip():
         raise VisitError(_("Give a reason for confirming on the firm's behalf."), "reason")
     visit.status = VisitStatus.CONFIRMED
     visit.answered_by_id = actor.id

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
-from werkzeug.datastructures import FileStorage
 
 from pilot.accounts.models import User
 from pilot.batches.models import Batch
@@ -15,7 +14,7 @@ from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
 from pilot.files.models import StoredFile
-from pilot.files.store import FileRejected, distinct_names, save_upload
+from pilot.files.store import FileRejected
 from pilot.forms import choices
 from pilot.permissions import get_case_or_404, require
 from pilot.visits import services
@@ -23,9 +22,6 @@ from pilot.visits.forms import ConfirmVisitForm, DisputeVisitForm, VisitForm
 from pilot.visits.models import Visit, VisitStatus
 
 bp = Blueprint("visits", __name__)
-
-PHOTO_TYPE = "visit"
-PHOTO_CONTENT_TYPES = {"image/jpeg", "image/png"}
 
 
 def case_section(case: Case) -> dict | None:
@@ -47,27 +43,6 @@ def case_section(case: Case) -> dict | None:
 
 
 # Logging a visit --------------------------------------------------------------------------------
-
-
-def _save_photos(visit: Visit, case: Case, uploads: list[FileStorage]) -> None:
-    distinct_names(uploads)
-    for upload in uploads:
-        shown = upload.filename
-        try:
-            stored = save_upload(
-                db.session,
-                current_user,
-                upload,
-                owner_type=PHOTO_TYPE,
-                owner_id=visit.id,
-                case_id=case.id,
-            )
-        except FileRejected as error:
-            raise FileRejected(f"{shown}: {error}") from error
-        if stored.content_type not in PHOTO_CONTENT_TYPES:
-            raise FileRejected(
-                _("%(name)s is not a photo: only JPEG or PNG images can be added.", name=shown)
-            )
 
 
 @bp.route("/cases/<int:case_id>/visits/new", methods=["GET", "POST"])
@@ -93,7 +68,7 @@ def new(case_id: int):
                 firm_participants=form.firm_participants.data or "",
                 today=today(),
             )
-            _save_photos(visit, case, form.chosen_photos())
+            services.add_photos(db.session, current_user, visit, form.chosen_photos())
         except services.VisitError as error:
             db.session.rollback()
             form[error.field if error.field in form else "activities"].errors.append(str(error))
@@ -126,7 +101,7 @@ def _load(visit_id: int, action: str = "view_case") -> tuple[Visit, Case]:
 def _render_show(visit: Visit, case: Case, confirm_form=None, dispute_form=None, status=200):
     photos = db.session.exec(
         select(StoredFile)
-        .where(StoredFile.owner_type == PHOTO_TYPE, StoredFile.owner_id == visit.id)
+        .where(StoredFile.owner_type == services.PHOTO_TYPE, StoredFile.owner_id == visit.id)
         .order_by(StoredFile.id)
     ).all()
     people_ids = {visit.logged_by_id, visit.answered_by_id} - {None}
@@ -176,13 +151,13 @@ def _answer(visit: Visit, case: Case, form, run, done_message: str):
 def confirm(visit_id: int):
     visit, case = _load(visit_id, "confirm_visit")
     form = ConfirmVisitForm()
-    # The firm confirms for itself; only staff, confirming on its behalf, give a reason.
-    reason = (form.reason.data or "") if current_user.is_staff else ""
     return _answer(
         visit,
         case,
         form,
-        lambda: services.confirm_visit(db.session, current_user, visit, reason=reason),
+        lambda: services.confirm_visit(
+            db.session, current_user, visit, reason=form.reason.data or ""
+        ),
         _("The visit is confirmed."),
     )
 
