@@ -53,11 +53,15 @@ def _back(case: Case, anchor: str = ""):
     return redirect(url_for("evaluation.show", case_id=case.id) + anchor)
 
 
-def _not_open(case: Case, error: services.StageNotOpen):
-    """Back to the page with the service's reason: its forms are not offered yet."""
-    db.session.rollback()
-    flash(str(error), "error")
-    return _back(case)
+def _refuse_unless_open(case: Case):
+    """Ask the service's stage 6 gate before reading the form, whose fields are not offered
+    yet: a redirect with its reason, else None."""
+    try:
+        services.require_open(db.session, case)
+    except services.StageNotOpen as error:
+        flash(str(error), "error")
+        return _back(case)
+    return None
 
 
 def _flash_invalid() -> None:
@@ -92,6 +96,9 @@ def show(case_id: int):
 @login_required
 def enter_actual(case_id: int, target_id: int):
     case = get_case_or_404(case_id, "enter_actuals")
+    refusal = _refuse_unless_open(case)
+    if refusal:
+        return refusal
     target = db.session.get(WorkTarget, target_id)
     if target is None or target.case_id != case.id:
         flash(_("There is no such work target in this case."), "error")
@@ -118,8 +125,6 @@ def enter_actual(case_id: int, target_id: int):
                 owner_id=row.id,
                 case_id=case.id,
             )
-    except services.StageNotOpen as error:
-        return _not_open(case, error)
     except services.EvaluationError as error:
         _refused(form, error, "actual")
         return render_page(case, actual_forms={target.id: form}, status=400)
@@ -165,6 +170,9 @@ def rate(case_id: int, who: str):
     if who != "overall" and not who.isdigit():
         abort(404)
     case = get_case_or_404(case_id, "rate_service")
+    refusal = _refuse_unless_open(case)
+    if refusal:
+        return refusal
     expert_id = None if who == "overall" else int(who)
     if expert_id is not None and expert_id not in {a.expert_id for a in case.assignments}:
         flash(_("Rate one of the experts who served the firm."), "error")
@@ -185,8 +193,6 @@ def rate(case_id: int, who: str):
             comment=form.comment.data or "",
             on_behalf_reason=reason,
         )
-    except services.StageNotOpen as error:
-        return _not_open(case, error)
     except services.EvaluationError as error:
         _refused(form, error, "comment")
         return render_page(case, rating_forms={who: form}, status=400)
@@ -202,12 +208,13 @@ def rate(case_id: int, who: str):
 @login_required
 def assessment(case_id: int):
     case = get_case_or_404(case_id, "write_assessment")
+    refusal = _refuse_unless_open(case)
+    if refusal:
+        return refusal
     form = AssessmentForm(prefix="assessment")
     if form.validate_on_submit():
         try:
             services.write_assessment(db.session, current_user, case, form.assessment.data or "")
-        except services.StageNotOpen as error:
-            return _not_open(case, error)
         except services.EvaluationError as error:
             _reject(form.assessment, str(error))
         else:
@@ -227,8 +234,6 @@ def verdict(case_id: int):
             services.give_verdict(
                 db.session, current_user, case, form.verdict.data, form.comment.data or ""
             )
-        except services.StageNotOpen as error:
-            return _not_open(case, error)
         except services.EvaluationError as error:
             _refused(form, error, "verdict")
         else:

@@ -18,6 +18,7 @@ from pilot.database import today
 from pilot.extensions import db
 from pilot.files.store import FileRejected
 from pilot.permissions import (
+    can,
     get_case_or_404,
     get_training_session_or_404,
     require,
@@ -59,7 +60,7 @@ def calendar(batch_id: int):
         batch=batch,
         rows=calendar_rows(batch, case_ids, firm_view),
         firm_view=firm_view,
-        met=firms_meeting_requirement(batch) if current_user.is_staff else None,
+        met=firms_meeting_requirement(batch) if can(current_user, "manage_training") else None,
         area_labels=area_labels,
     )
 
