@@ -64,6 +64,7 @@ def test_no_items_show_a_dash(client, world):
 def late_items(app, session, world):
     """Two items due today, one of them submitted; then the calendar moves a day on."""
     day = today()
+    world.batch.evidence_required = False
     open_item, submitted = (
         services.add_item(
             session,
@@ -77,7 +78,7 @@ def late_items(app, session, world):
         for description in ("仍待整改", "已提交待验证")
     )
     services.work(session, world.firm_user_a, submitted, version=None, measure="措施")
-    services.submit(session, world.firm_user_a, submitted, evidence_required=False)
+    services.submit(session, world.firm_user_a, submitted)
     session.commit()
     app.config["TODAY"] = (day + timedelta(days=1)).isoformat()
     return open_item, submitted
