@@ -83,11 +83,31 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def world_template(sqlite_template, tmp_path_factory) -> tuple[Path, dict]:
+    """The `world` fixture's records built once for this worker (SQLite): the database file
+    that the tests using `world` start from, and the records' ids."""
+    folder = tmp_path_factory.mktemp("world")
+    url = f"sqlite:///{folder / 'test.sqlite'}"
+    copy_sqlite(sqlite_template, url)
+    app = make_test_app(url, folder)
+    with app.app_context(), force_locale("en"):
+        ids = record_ids(build_world(db.session))
+        db.session.commit()
+        db.engine.dispose()
+    return folder / "test.sqlite", ids
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     if not PG_URL:
+        # A test that uses `world` starts from a copy of the world built once (see `world`).
+        if "world" in request.fixturenames:
+            template = request.getfixturevalue("world_template")[0]
+        else:
+            template = request.getfixturevalue("sqlite_template")
         url = f"sqlite:///{tmp_path / 'test.sqlite'}"
-        copy_sqlite(request.getfixturevalue("sqlite_template"), url)
+        copy_sqlite(template, url)
         return url
     pg_database = request.getfixturevalue("pg_database")
     engine = sa.create_engine(pg_database)
@@ -209,15 +229,29 @@ def login(client, username: str, password: str = factories.PASSWORD):
 
 
 @pytest.fixture
-def world(session):
+def world(request, session):
     """Two firms' cases in one batch, with a user of every kind.
 
     case_a belongs to firm_a, with expert_a as lead; expert_b is assigned to nothing;
     firm_b's user has a case of their own (case_b).
+
+    On SQLite the test's database is already a copy of the world built once for the worker
+    (database_url), and this reads its records; on PostgreSQL it builds them.
     """
+    if not PG_URL:
+        return load_records(session, request.getfixturevalue("world_template")[1])
     w = build_world(session)
     session.commit()
     return w
+
+
+def record_ids(world: SimpleNamespace) -> dict:
+    """Each record of a world by name, as its model and id, to read it again in another copy."""
+    return {name: (type(row), row.id) for name, row in vars(world).items()}
+
+
+def load_records(session, ids: dict) -> SimpleNamespace:
+    return SimpleNamespace(**{name: session.get(model, id) for name, (model, id) in ids.items()})
 
 
 def build_world(session) -> SimpleNamespace:

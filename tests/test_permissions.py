@@ -32,9 +32,11 @@ from tests.conftest import (
     copy_sqlite,
     create_schema,
     drop_database,
+    load_records,
     login,
     make_database,
     make_test_app,
+    record_ids,
 )
 
 USERS = {
@@ -680,7 +682,7 @@ class MatrixWorlds:
             app = make_test_app(url, folder)
             with app.app_context(), force_locale("en"):
                 world = _build(db.session, variant)
-                ids = {name: (type(row), row.id) for name, row in vars(world).items()}
+                ids = record_ids(world)
                 db.engine.dispose()
             self.worlds[variant] = (folder, url, ids, _digest(folder))
         return self.worlds[variant]
@@ -715,8 +717,7 @@ class MatrixWorlds:
 
     def load(self, session, variant: str) -> SimpleNamespace:
         """The world's records, read in the test's session."""
-        ids = self._built(variant)[2]
-        return SimpleNamespace(**{name: session.get(cls, id) for name, (cls, id) in ids.items()})
+        return load_records(session, self._built(variant)[2])
 
     def close(self) -> None:
         with self.app.app_context():
