@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 INSTANCE ?= instance
+# pytest-xdist workers for `make test`: one per core.
+TEST_WORKERS ?= auto
 
 .PHONY: run serve test install translations messages lint format clean bench-report
 
@@ -43,7 +45,7 @@ serve: install
 test: install
 	$(BIN)/ruff check pilot tests migrations/env.py benchmarks
 	$(BIN)/ruff format --check pilot tests migrations/env.py benchmarks
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench-report: install
 	$(BIN)/python benchmarks/report.py

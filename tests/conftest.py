@@ -1,9 +1,16 @@
 """Fixtures: a fresh database per test (SQLite, or PostgreSQL with PILOT_TEST_DATABASE_URL),
-a test client that keeps CSRF on, a login helper and a small world of users and cases."""
+a test client that keeps CSRF on, a login helper and a small world of users and cases.
+
+The schema is built once per test process (each pytest-xdist worker is one) into a template:
+on SQLite a database file that each test copies, on PostgreSQL one database per worker whose
+tables are emptied before each test.
+"""
 
 import contextvars
 import os
+import shutil
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +18,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import BytecodeCache
 from sqlmodel import SQLModel
 
 import pilot.models  # noqa: F401
@@ -20,12 +28,14 @@ from tests import factories
 
 PG_URL = os.environ.get("PILOT_TEST_DATABASE_URL")
 TODAY = "2026-06-15"
+#: "gw0", "gw1"… under pytest-xdist, "main" without it: names each worker's own databases.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def make_database(server_url: str, prefix: str) -> str:
     """Create an empty PostgreSQL database beside the given one; return its URL."""
     url = sa.make_url(server_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{WORKER}_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -41,24 +51,65 @@ def drop_database(db_url: str) -> None:
     engine.dispose()
 
 
+def create_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+
+
+def copy_sqlite(template: Path, url: str) -> None:
+    """Put a copy of the template database file where the SQLite URL points."""
+    shutil.copyfile(template, sa.make_url(url).database)
+
+
 @pytest.fixture(scope="session")
 def pg_database():
-    """One PostgreSQL database for the run, its tables emptied before each test."""
+    """One PostgreSQL database for this worker, its tables emptied before each test."""
     if not PG_URL:
         yield None
         return
     url = make_database(PG_URL, "pilot_test")
-    engine = sa.create_engine(url)
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
+    create_schema(url)
     yield url
     drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An SQLite file holding the empty schema, built once for this worker and copied per test
+    (a file copy takes a millisecond, create_all a third of a second)."""
+    path = tmp_path_factory.mktemp("template") / "schema.sqlite"
+    create_schema(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def world_template(sqlite_template, tmp_path_factory) -> tuple[Path, dict]:
+    """The `world` fixture's records built once for this worker (SQLite): the database file
+    that the tests using `world` start from, and the records' ids."""
+    folder = tmp_path_factory.mktemp("world")
+    url = f"sqlite:///{folder / 'test.sqlite'}"
+    copy_sqlite(sqlite_template, url)
+    app = make_test_app(url, folder)
+    with app.app_context(), force_locale("en"):
+        ids = record_ids(build_world(db.session))
+        db.session.commit()
+        db.engine.dispose()
+    return folder / "test.sqlite", ids
+
+
 @pytest.fixture
-def database_url(pg_database, tmp_path):
-    if pg_database is None:
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+def database_url(request, tmp_path):
+    if not PG_URL:
+        # A test that uses `world` starts from a copy of the world built once (see `world`).
+        if "world" in request.fixturenames:
+            template = request.getfixturevalue("world_template")[0]
+        else:
+            template = request.getfixturevalue("sqlite_template")
+        url = f"sqlite:///{tmp_path / 'test.sqlite'}"
+        copy_sqlite(template, url)
+        return url
+    pg_database = request.getfixturevalue("pg_database")
     engine = sa.create_engine(pg_database)
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
@@ -103,23 +154,49 @@ class CSRFClient(FlaskClient):
         return self.open(*args, method="POST", **kwargs)
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
+class SharedBytecode(BytecodeCache):
+    """Compiled templates kept in memory for the whole run, shared by every app of a worker.
+
+    Each test makes its own app, whose Jinja environment would otherwise parse and compile every
+    template it renders again. Jinja checks each template's source checksum before using a
+    stored bytecode, so an edited template is compiled anew.
+    """
+
+    def __init__(self):
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = SharedBytecode()
+
+
+def make_test_app(database_url: str, folder: Path):
+    """The app as the tests use it, on the given database, its files under `folder`."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "FILES_PATH": str(tmp_path / "files"),
+            "INSTANCE_PATH": str(folder / "instance"),
+            "FILES_PATH": str(folder / "files"),
             "TODAY": TODAY,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
     app.test_client_class = CSRFClient
-    with app.app_context():
-        if database_url.startswith("sqlite"):
-            SQLModel.metadata.create_all(db.engine)
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
+    return app
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_test_app(database_url, tmp_path)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -152,12 +229,33 @@ def login(client, username: str, password: str = factories.PASSWORD):
 
 
 @pytest.fixture
-def world(session):
+def world(request, session):
     """Two firms' cases in one batch, with a user of every kind.
 
     case_a belongs to firm_a, with expert_a as lead; expert_b is assigned to nothing;
     firm_b's user has a case of their own (case_b).
+
+    On SQLite the test's database is already a copy of the world built once for the worker
+    (database_url), and this reads its records; on PostgreSQL it builds them.
     """
+    if not PG_URL:
+        return load_records(session, request.getfixturevalue("world_template")[1])
+    w = build_world(session)
+    session.commit()
+    return w
+
+
+def record_ids(world: SimpleNamespace) -> dict:
+    """Each record of a world by name, as its model and id, to read it again in another copy."""
+    return {name: (type(row), row.id) for name, row in vars(world).items()}
+
+
+def load_records(session, ids: dict) -> SimpleNamespace:
+    return SimpleNamespace(**{name: session.get(model, id) for name, (model, id) in ids.items()})
+
+
+def build_world(session) -> SimpleNamespace:
+    """The `world` fixture's records, flushed (not committed)."""
     w = SimpleNamespace()
     w.admin = factories.make_user(session, "admin", "admin")
     w.staff = factories.make_user(session, "staff", "staff")
@@ -170,5 +268,4 @@ def world(session):
     w.firm_user_b = factories.make_user(session, "firm", "firm_b", firm_id=w.firm_b.id)
     w.case_a = factories.make_case(session, w.batch, w.firm_a, experts=[w.expert_a])
     w.case_b = factories.make_case(session, w.batch, w.firm_b)
-    session.commit()
     return w

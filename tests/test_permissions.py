@@ -3,18 +3,41 @@
 Each row names a route, how to call it and which users may. Everyone else must get 403 or 404
 (never the data), and an anonymous visitor is sent to /login. A route missing from this table
 fails test_every_route_is_in_the_matrix.
+
+The matrix's worlds are built once per test process and copied before each row that may write
+(see MatrixWorlds); the rows that only read (GET) share one copy on SQLite, and each checks that
+it left the copy as it found it.
 """
 
+import hashlib
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
+from flask_babel import force_locale
 
 from pilot.diagnosis.models import WorkTarget
+from pilot.extensions import db
 from pilot.frameworks.services import load_shipped
+from pilot.reports import jobs
 from tests import factories
-from tests.conftest import login
+from tests.conftest import (
+    PG_URL,
+    build_world,
+    copy_sqlite,
+    create_schema,
+    drop_database,
+    load_records,
+    login,
+    make_database,
+    make_test_app,
+    record_ids,
+)
 
 USERS = {
     "admin": "admin",
@@ -583,24 +606,167 @@ def _closed_case(session, world):
     return case
 
 
-@pytest.fixture
-def world(world, session, request):
-    """The shared world, plus the records the routes above point at."""
+def _build(session, variant: str) -> SimpleNamespace:
+    """The shared world plus the records the routes above point at. An accepted diagnosis takes
+    a while to build: only the plan's rows get one ("plan"), and only the reopen row gets a
+    closed case ("closed")."""
+    world = build_world(session)
     world.doc_a = factories.make_case_document(session, world.case_a, world.staff)
     world.visit_a = _logged_visit(session, world)
     world.framework = load_shipped(session)[0]
     world.item_a = _open_item(session, world)
     world.training_a, world.material_a = _training_session(session, world)
     world.job_a = _report_job(session, world)
-    # An accepted diagnosis takes a while to build: only the plan's rows get one.
-    callspec = getattr(request.node, "callspec", None)
-    route = callspec.params.get("route") if callspec else None
-    if route is not None and "{case_p}" in route.path:
+    if variant == "plan":
         _plan_world(session, world)
-    if route is not None and "{case_closed}" in route.path:
+    if variant == "closed":
         world.case_closed = _closed_case(session, world)
     session.commit()
     return world
+
+
+def _variant(request) -> str:
+    route = _route(request)
+    if route is not None and "{case_p}" in route.path:
+        return "plan"
+    if route is not None and "{case_closed}" in route.path:
+        return "closed"
+    return "base"
+
+
+def _route(request) -> Route | None:
+    callspec = getattr(request.node, "callspec", None)
+    return callspec.params.get("route") if callspec else None
+
+
+def _digest(folder: Path) -> str:
+    """A hash of every file under `folder` (the database file on SQLite, uploads, reports)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class MatrixWorlds:
+    """Each world (base, plan, closed) built once in its own folder (database, uploads, reports)
+    and copied into the one app's folder when a row needs it.
+
+    On SQLite the database is a file in the folder; on PostgreSQL each world is a template
+    database and the app's database is dropped and created from it again.
+    """
+
+    def __init__(self, root: Path, sqlite_template: Path | None):
+        self.root = root
+        self.sqlite_template = sqlite_template
+        self.worlds: dict[str, tuple[Path, str, dict, str]] = {}
+        #: The world now in the app's folder, None when a row may have changed it.
+        self.current: str | None = None
+        self.live = root / "live"
+        self.live.mkdir()
+        self.app = make_test_app(self._new_database(self.live, "pilot_matrix"), self.live)
+
+    def _new_database(self, folder: Path, prefix: str) -> str:
+        if PG_URL:
+            url = make_database(PG_URL, prefix)
+            create_schema(url)
+            return url
+        url = f"sqlite:///{folder / 'test.sqlite'}"
+        copy_sqlite(self.sqlite_template, url)
+        return url
+
+    def _built(self, variant: str) -> tuple[Path, str, dict, str]:
+        if variant not in self.worlds:
+            folder = self.root / variant
+            folder.mkdir()
+            url = self._new_database(folder, f"pilot_matrix_{variant}")
+            app = make_test_app(url, folder)
+            with app.app_context(), force_locale("en"):
+                world = _build(db.session, variant)
+                ids = record_ids(world)
+                db.engine.dispose()
+            self.worlds[variant] = (folder, url, ids, _digest(folder))
+        return self.worlds[variant]
+
+    def prepare(self, variant: str, reuse: bool) -> None:
+        """Give the app a fresh copy of the world, unless `reuse` and it holds one already."""
+        folder, url, _, _ = self._built(variant)
+        if reuse and self.current == variant:
+            return
+        with self.app.app_context():
+            db.engine.dispose()
+        for name in ("instance", "files"):
+            shutil.rmtree(self.live / name, ignore_errors=True)
+            if (folder / name).exists():
+                shutil.copytree(folder / name, self.live / name)
+        if PG_URL:
+            live = sa.make_url(self.app.config["DATABASE_URL"]).database
+            template = sa.make_url(url).database
+            engine = sa.create_engine(
+                sa.make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT"
+            )
+            with engine.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{live}" WITH (FORCE)'))
+                conn.execute(sa.text(f'CREATE DATABASE "{live}" TEMPLATE "{template}"'))
+            engine.dispose()
+        else:
+            copy_sqlite(folder / "test.sqlite", self.app.config["DATABASE_URL"])
+        self.current = variant
+
+    def unchanged(self, variant: str) -> bool:
+        return _digest(self.live) == self._built(variant)[3]
+
+    def load(self, session, variant: str) -> SimpleNamespace:
+        """The world's records, read in the test's session."""
+        return load_records(session, self._built(variant)[2])
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.engine.dispose()
+        if PG_URL:
+            for _, url, _, _ in self.worlds.values():
+                drop_database(url)
+            drop_database(self.app.config["DATABASE_URL"])
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, request):
+    template = None if PG_URL else request.getfixturevalue("sqlite_template")
+    worlds = MatrixWorlds(tmp_path_factory.mktemp("matrix"), template)
+    yield worlds
+    worlds.close()
+
+
+@pytest.fixture
+def app(matrix, request):
+    """The module's one app, holding a fresh copy of the row's world.
+
+    A row whose route only reads (GET) reuses the copy the previous reading row left, on SQLite,
+    and fails if it changed anything in it. On PostgreSQL every row gets a fresh copy.
+    """
+    variant = _variant(request)
+    route = _route(request)
+    reading = route is not None and route.method == "GET" and not PG_URL
+    matrix.prepare(variant, reuse=reading)
+    yield matrix.app
+    if not reading:
+        matrix.current = None
+    elif not matrix.unchanged(variant):
+        matrix.current = None
+        pytest.fail(f"{route.method} {route.path} changed the database or the files")
+
+
+@pytest.fixture
+def world(matrix, session, request):
+    return matrix.load(session, _variant(request))
+
+
+@pytest.fixture(autouse=True)
+def no_report_process(monkeypatch):
+    """Asking for a batch ZIP starts no `pilot reports job` process here: the matrix checks who
+    may ask; tests/test_reports.py runs the job itself end to end."""
+    started = []
+    monkeypatch.setattr(jobs, "start_job", lambda app, job: started.append(job.id))
+    return started
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
