@@ -269,3 +269,16 @@ def build_world(session) -> SimpleNamespace:
     w.case_a = factories.make_case(session, w.batch, w.firm_a, experts=[w.expert_a])
     w.case_b = factories.make_case(session, w.batch, w.firm_b)
     return w
+
+
+@pytest.fixture
+def frameworks(session, world):
+    """GB/T 19580 and the brand maturity framework with the KPI catalogue, chosen for the world's
+    batch."""
+    from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
+
+    shipped = load_shipped(session)
+    load_kpi_catalogue(session)
+    set_batch_frameworks(session, world.batch.id, [f.id for f in shipped])
+    session.commit()
+    return shipped

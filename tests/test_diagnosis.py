@@ -26,8 +26,8 @@ from pilot.diagnosis.models import (
 from pilot.diagnosis.scoring import FrameworkResult, Part
 from pilot.extensions import db
 from pilot.files.models import StoredFile
-from pilot.frameworks.models import Framework, Scale
-from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
+from pilot.frameworks.models import Scale
+from pilot.frameworks.services import load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
 from pilot.permissions import can_read_diagnosis
 from pilot.rectification.models import RectificationItem
@@ -51,16 +51,6 @@ OBSERVATION_TEXT = "品牌故事尚未形成统一表述"
 def english(client):
     """Messages are checked in English (the msgids); the default language is Chinese."""
     client.post("/language", data={"lang": "en"})
-
-
-@pytest.fixture
-def frameworks(session, world) -> list[Framework]:
-    """GB/T 19580 and the brand maturity framework, chosen for the world's batch."""
-    shipped = load_shipped(session)
-    load_kpi_catalogue(session)
-    set_batch_frameworks(session, world.batch.id, [f.id for f in shipped])
-    session.commit()
-    return shipped
 
 
 def text(response) -> str:

@@ -30,7 +30,6 @@ from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating, Verdic
 from pilot.extensions import db
 from pilot.files.models import StoredFile
 from pilot.frameworks.models import Scale
-from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 from pilot.kpis.models import Kpi
 from pilot.plan import services as plan
 from pilot.rectification import services as rectification
@@ -51,15 +50,6 @@ TARGETS = (("first_pass_yield", "95.2", "97.5"), ("quality_loss_rate", "2.80", "
 
 
 # Bringing a case to stage 6 through the services ------------------------------------------------
-
-
-@pytest.fixture
-def frameworks(session, world):
-    shipped = load_shipped(session)
-    load_kpi_catalogue(session)
-    set_batch_frameworks(session, world.batch.id, [f.id for f in shipped])
-    session.commit()
-    return shipped
 
 
 def _scores(frameworks, percent: int, level: int) -> list[diagnosis.ScoreInput]:

@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from pilot import create_app
 from pilot.demo import DEMO_PASSWORD, load_demo
 from pilot.extensions import db
+from pilot.reports import jobs
 from tests.conftest import PG_URL, TODAY, CSRFClient, drop_database, make_database
 
 #: Values a careless user or an attacker types into a field or a URL.
@@ -104,6 +105,15 @@ def _parse(page: str) -> Forms:
     parser.handle_starttag = starttag
     parser.feed(page)
     return parser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_report_process():
+    """The batch ZIP form is posted like any other: it starts no `pilot reports job` process
+    here (tests/test_reports.py runs the job end to end)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs, "start_job", lambda app, job: None)
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import pilot.models  # noqa: F401
 from pilot import create_app, migrate
 from pilot.audit.models import AuditLog
 from pilot.batches.models import DEFAULT_DUE_WEEKS
+from pilot.cases.services import assign_experts
 from pilot.demo import load_demo
 from pilot.diagnosis import services as diagnosis
 from pilot.diagnosis.models import Finding, Severity
@@ -30,6 +31,7 @@ from pilot.files.store import open_stored, save_upload
 from pilot.frameworks.services import load_shipped, set_batch_frameworks
 from pilot.stages import STAGE_CODES
 from tests.conftest import PG_URL, drop_database, make_database
+from tests.test_evaluation import to_stage6
 
 #: The revision before the schema constraints; a database there is upgraded with its rows.
 BEFORE_CONSTRAINTS = "82894e580619"
@@ -200,7 +202,18 @@ def _ratings(session, case) -> list[ServiceRating]:
     )
 
 
-def test_two_overall_ratings_leave_one_row_with_the_second(session, world):
+@pytest.fixture
+def rated_cases(session, world, frameworks):
+    """case_a and case_b with stage 6 open (a service rating is part of stage 6), expert_a their
+    lead."""
+    assign_experts(session, world.staff, world.case_b, [world.expert_a.id], world.expert_a.id)
+    for case, firm_user in ((world.case_a, world.firm_user_a), (world.case_b, world.firm_user_b)):
+        to_stage6(session, world, case, firm_user, world.expert_a)
+    return world
+
+
+def test_two_overall_ratings_leave_one_row_with_the_second(session, rated_cases):
+    world = rated_cases
     firm_user = world.firm_user_a
     first = evaluation.rate(
         session, firm_user, world.case_a, expert_id=None, scores=SCORES, comment="好"
@@ -221,7 +234,8 @@ def test_two_overall_ratings_leave_one_row_with_the_second(session, world):
     assert len(session.exec(select(AuditLog).where(AuditLog.action == "rate")).all()) == 2
 
 
-def test_an_expert_rating_and_the_overall_one_are_two_rows(session, world):
+def test_an_expert_rating_and_the_overall_one_are_two_rows(session, rated_cases):
+    world = rated_cases
     for expert_id in (None, world.expert_a.id, world.expert_a.id, None):
         evaluation.rate(
             session, world.firm_user_a, world.case_a, expert_id=expert_id, scores=SCORES, comment=""
@@ -236,7 +250,8 @@ def test_an_expert_rating_and_the_overall_one_are_two_rows(session, world):
     assert len(_ratings(session, world.case_b)) == 1
 
 
-def test_the_database_refuses_a_second_overall_rating(session, world):
+def test_the_database_refuses_a_second_overall_rating(session, rated_cases):
+    world = rated_cases
     evaluation.rate(
         session, world.firm_user_a, world.case_a, expert_id=None, scores=SCORES, comment=""
     )

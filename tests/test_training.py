@@ -17,8 +17,7 @@ from pilot.cases.services import mark_stage, withdraw_case
 from pilot.diagnosis import services as diagnosis
 from pilot.diagnosis.models import Finding, Round
 from pilot.files.models import StoredFile
-from pilot.frameworks.models import Framework, Scale
-from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
+from pilot.frameworks.models import Scale
 from pilot.kpis.models import Kpi
 from pilot.permissions import firm_sessions, sees_every_session
 from pilot.stages import Status, progress_of
@@ -350,15 +349,6 @@ def test_service_refuses_attendance_before_the_day_of_the_session(world, session
 
 
 # Stage 4 ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def frameworks(session, world) -> list[Framework]:
-    shipped = load_shipped(session)
-    load_kpi_catalogue(session)
-    set_batch_frameworks(session, world.batch.id, [f.id for f in shipped])
-    session.commit()
-    return shipped
 
 
 def diagnosis_done(session, world, frameworks) -> list[Finding]:
