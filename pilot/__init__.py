@@ -126,6 +126,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=permissions.can,
         may_act_somewhere=permissions.may_act_somewhere,
+        can_see_verification_queue=permissions.can_see_verification_queue,
         STAGES=stages.STAGES,
         STATUS_LABELS=stages.STATUS_LABELS,
         current_label=stages.current_label,

@@ -106,6 +106,11 @@ def add_photos(
     return stored
 
 
+def confirms_for_the_firm(user: User) -> bool:
+    """Anyone but the firm's own user who confirms a visit does so on the firm's behalf."""
+    return user.role != Role.FIRM
+
+
 def confirm_visit(session: Session, actor: User, visit: Visit, reason: str = "") -> None:
     """The firm confirms the visit took place; staff may confirm for the firm with a reason.
 
@@ -113,7 +118,7 @@ def confirm_visit(session: Session, actor: User, visit: Visit, reason: str = "")
     """
     if visit.status == VisitStatus.CONFIRMED:
         raise VisitError(_("The visit is already confirmed."))
-    if actor.role == Role.FIRM:
+    if not confirms_for_the_firm(actor):
         reason = ""
     elif not reason.strip():
         raise VisitError(_("Give a reason for confirming on the firm's behalf."), "reason")

@@ -114,6 +114,9 @@ def _render_show(visit: Visit, case: Case, confirm_form=None, dispute_form=None,
         photos=photos,
         logged_by=people.get(visit.logged_by_id),
         answered_by=people.get(visit.answered_by_id),
+        answered_for_the_firm=bool(visit.answered_by_id)
+        and services.confirms_for_the_firm(people[visit.answered_by_id]),
+        confirms_for_the_firm=services.confirms_for_the_firm(current_user),
         confirm_form=confirm_form or ConfirmVisitForm(),
         dispute_form=dispute_form or DisputeVisitForm(),
     ), status
