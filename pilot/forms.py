@@ -6,9 +6,22 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from wtforms import SelectChoice, SelectMultipleField
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class AppForm(FlaskForm):
+    """Every form of the app. A text field the request leaves out is empty text, as a browser
+    sends it, so a hand-made request missing an optional field saves "" rather than reaching the
+    database as NULL."""
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        super().process(formdata, obj, data, extra_filters, **kwargs)
+        for field in self:
+            if isinstance(field, StringField) and field.data is None:
+                field.data = ""
 
 
 def choices(pairs: Iterable[tuple]) -> list[SelectChoice]:

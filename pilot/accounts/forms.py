@@ -1,12 +1,11 @@
 """Forms for signing in and managing users."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from pilot.accounts.models import Role
-from pilot.forms import choices
+from pilot.forms import AppForm, choices
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -16,13 +15,13 @@ ROLE_LABELS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me signed in"))
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     username = StringField(
         _l("Username"),
         validators=[
@@ -51,7 +50,7 @@ class NewUserForm(UserForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(AppForm):
     password = PasswordField(
         _l("New password"), validators=[DataRequired(), Length(min=8, max=200)]
     )
@@ -61,5 +60,5 @@ class PasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """An action button that carries only the CSRF token."""

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,6 +20,7 @@ from wtforms.validators import (
 from pilot.forms import (
     FIRST_YEAR,
     LAST_YEAR,
+    AppForm,
     FiniteDecimal,
     MultiCheckboxField,
     in_pilot_years,
@@ -41,7 +41,7 @@ def _weeks_field(stage) -> IntegerField:
     )
 
 
-class BatchForm(FlaskForm):
+class BatchForm(AppForm):
     framework_ids = MultiCheckboxField(_l("Assessment frameworks"), coerce=int)
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=100)], filters=[strip])
     year = IntegerField(
@@ -116,7 +116,7 @@ class BatchForm(FlaskForm):
             raise ValidationError(_l("The end date must come after the start date."))
 
 
-class OpenCasesForm(FlaskForm):
+class OpenCasesForm(AppForm):
     firm_ids = MultiCheckboxField(_l("Firms to add to this batch"), coerce=int)
 
     def validate_firm_ids(self, field):

@@ -1,14 +1,14 @@
 """Forms on the case page."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from pilot.forms import AppForm
 from pilot.stages import STAGES
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(AppForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
@@ -18,11 +18,11 @@ def _due_field(stage):
 
 DueDatesForm = type(
     "DueDatesForm",
-    (FlaskForm,),
+    (AppForm,),
     {f"{stage.code}_due": _due_field(stage) for stage in STAGES},
 )
 
 
-class ExpertsForm(FlaskForm):
+class ExpertsForm(AppForm):
     experts = SelectMultipleField(_l("Assigned experts"), coerce=int)
     lead = SelectField(_l("Lead expert"), coerce=int)

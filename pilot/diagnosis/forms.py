@@ -4,7 +4,6 @@ import re
 from collections.abc import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -21,7 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional, StopValidation
 from pilot.diagnosis import scoring
 from pilot.diagnosis.models import Finding, ItemScore
 from pilot.diagnosis.services import DISPOSITION_LABELS, SEVERITY_LABELS, default_disposition
-from pilot.forms import FiniteDecimal, choices, in_pilot_years, parsed, strip
+from pilot.forms import AppForm, FiniteDecimal, choices, in_pilot_years, parsed, strip
 from pilot.frameworks.models import Framework, FrameworkItem, Scale
 from pilot.kpis.models import Direction
 
@@ -87,7 +86,7 @@ def score_options(framework: Framework, item: FrameworkItem) -> list:
     )
 
 
-class ScoresFormBase(FlaskForm):
+class ScoresFormBase(AppForm):
     """The scoring grid; its fields are made per item by scores_form()."""
 
     #: Item ids the posted data names that are not on this diagnosis's frameworks.
@@ -147,7 +146,7 @@ def scores_form(
     return form
 
 
-class FindingForm(FlaskForm):
+class FindingForm(AppForm):
     item_id = SelectField(_l("Framework item"), coerce=int, default=0, validate_choice=False)
     # The service checks the item and the severity, with messages for the field.
     severity = SelectField(
@@ -177,7 +176,7 @@ def item_options(frameworks: Iterable[Framework]) -> list:
     return options
 
 
-class TargetForm(FlaskForm):
+class TargetForm(AppForm):
     kpi_id = SelectField(_l("Indicator"), coerce=int, default=0)
     name = StringField(_l("Name (custom target)"), validators=[Length(max=100)], filters=[strip])
     unit = StringField(_l("Unit (custom target)"), validators=[Length(max=20)], filters=[strip])
@@ -218,7 +217,7 @@ def _check_size(field) -> None:
         raise StopValidation(_l("The number is too large."))
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(AppForm):
     comment = TextAreaField(
         _l("What needs to change"),
         validators=[InputRequired(message=_l("Say what needs to change.")), Length(max=TEXT_MAX)],
@@ -226,7 +225,7 @@ class ReturnForm(FlaskForm):
     )
 
 
-class AcceptFormBase(FlaskForm):
+class AcceptFormBase(AppForm):
     def dispositions(self) -> dict[int, str]:
         return {
             int(name.split("_", 1)[1]): field.data
@@ -250,5 +249,5 @@ def accept_form(findings: Iterable[Finding], **kwargs) -> AcceptFormBase:
     return type("AcceptForm", (AcceptFormBase,), fields)(**kwargs)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """An action button that carries only the CSRF token (submit, remove)."""

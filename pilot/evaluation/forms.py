@@ -6,13 +6,12 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, StopValidation
 
 from pilot.evaluation.services import VERDICT_LABELS
-from pilot.forms import choices, strip
+from pilot.forms import AppForm, choices, strip
 
 #: What kpi_actual.actual holds: 16 digits, 4 of them after the point.
 PLACES = 4
@@ -44,7 +43,7 @@ def parse_actual(text: str | None) -> Decimal:
     return value
 
 
-class ActualForm(FlaskForm):
+class ActualForm(AppForm):
     """An expert's actual for one work target, with the period it covers."""
 
     actual = StringField(
@@ -65,7 +64,7 @@ class ActualForm(FlaskForm):
         self.number = parse_actual(field.data)
 
 
-class CheckForm(FlaskForm):
+class CheckForm(AppForm):
     """Staff's check of an actual: the value they saw, so a change made meanwhile is not
     checked unseen."""
 
@@ -98,7 +97,7 @@ class RatingField(RadioField):
         self.value = number
 
 
-class RatingForm(FlaskForm):
+class RatingForm(AppForm):
     professionalism = RatingField(_l("Professionalism"))
     timeliness = RatingField(_l("Timeliness"))
     usefulness = RatingField(_l("Usefulness"))
@@ -118,13 +117,13 @@ class RatingForm(FlaskForm):
         }
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(AppForm):
     assessment = TextAreaField(
         _l("Closing assessment"), filters=[strip], validators=[Length(max=20000)]
     )
 
 
-class VerdictForm(FlaskForm):
+class VerdictForm(AppForm):
     verdict = RadioField(
         _l("Verdict"),
         choices=choices((code, label) for code, label in VERDICT_LABELS.items()),
@@ -133,11 +132,11 @@ class VerdictForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), filters=[strip], validators=[Length(max=TEXT_MAX)])
 
 
-class CloseForm(FlaskForm):
+class CloseForm(AppForm):
     """Closing needs no input: the button and its CSRF token."""
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(AppForm):
     reason = StringField(
         _l("Reason for reopening"),
         filters=[strip],

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
     FieldList,
@@ -30,6 +29,7 @@ from pilot.firms import credit_code
 from pilot.forms import (
     FIRST_YEAR,
     LAST_YEAR,
+    AppForm,
     FiniteDecimal,
     MultiCheckboxField,
     choices,
@@ -110,7 +110,7 @@ def _decimal(label, max_value: str, places: int = 2) -> DecimalField:
     )
 
 
-class FirmForm(FlaskForm):
+class FirmForm(AppForm):
     name = StringField(
         _l("Firm name"), validators=[InputRequired(), Length(max=200)], filters=[strip]
     )
@@ -174,7 +174,7 @@ class FirmForm(FlaskForm):
         return [row for row in rows if any(row.values())]
 
 
-class FirmFilterForm(FlaskForm):
+class FirmFilterForm(AppForm):
     """The search box and filters above the firm list (a GET form: no CSRF token)."""
 
     class Meta:

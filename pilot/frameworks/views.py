@@ -4,12 +4,12 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
 from pilot.extensions import db
+from pilot.forms import AppForm
 from pilot.frameworks import services
 from pilot.frameworks.models import Framework, FrameworkCategory
 from pilot.permissions import require
@@ -20,7 +20,7 @@ bp = Blueprint("frameworks", __name__, url_prefix="/frameworks")
 MAX_YAML_BYTES = 256 * 1024
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     file = FileField(_l("Framework file (YAML)"), validators=[FileRequired()])
 
 

@@ -1,11 +1,10 @@
 """Forms of the follow-up service plan: its text, actions, target revisions and staff's review."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
-from pilot.forms import FiniteDecimal, in_pilot_years, parsed, strip
+from pilot.forms import AppForm, FiniteDecimal, in_pilot_years, parsed, strip
 
 TEXT_MAX = 5000
 #: plan_action.owner holds 100 characters.
@@ -15,7 +14,7 @@ PLACES = 4
 NUMBER_LIMIT = 10**12
 
 
-class PlanTextForm(FlaskForm):
+class PlanTextForm(AppForm):
     summary = TextAreaField(
         _l("Summary of the follow-up service"),
         validators=[Length(max=TEXT_MAX)],
@@ -28,7 +27,7 @@ class PlanTextForm(FlaskForm):
     )
 
 
-class PlanActionForm(FlaskForm):
+class PlanActionForm(AppForm):
     what = TextAreaField(
         _l("What will be done"),
         validators=[InputRequired(message=_l("Say what will be done.")), Length(max=TEXT_MAX)],
@@ -59,7 +58,7 @@ class PlanActionForm(FlaskForm):
             raise ValidationError(_l("The action cannot end before it starts."))
 
 
-class RevisionForm(FlaskForm):
+class RevisionForm(AppForm):
     target_id = SelectField(_l("Work target"), coerce=int, default=0)
     new_target = DecimalField(
         _l("Proposed target"),
@@ -92,7 +91,7 @@ class RevisionForm(FlaskForm):
             raise StopValidation(_l("The number is too large."))
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(AppForm):
     comment = TextAreaField(
         _l("What needs to change"),
         validators=[InputRequired(message=_l("Say what needs to change.")), Length(max=TEXT_MAX)],
@@ -102,11 +101,11 @@ class ReturnForm(FlaskForm):
     seen = HiddenField()
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(AppForm):
     """Approving (认定): only the CSRF token and what staff looked at."""
 
     seen = HiddenField()
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(AppForm):
     """An action button that carries only the CSRF token (submit, remove, new version)."""

@@ -3,7 +3,6 @@ expert's verification or return; staff's waiver; an item added by hand."""
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -18,7 +17,7 @@ from wtforms.widgets import HiddenInput
 
 from pilot.diagnosis.models import Severity
 from pilot.diagnosis.services import SEVERITY_LABELS
-from pilot.forms import choices, in_pilot_years, strip
+from pilot.forms import AppForm, choices, in_pilot_years, strip
 
 TEXT_MAX = 5000
 NOTE_MAX = 2000
@@ -38,7 +37,7 @@ class VersionField(IntegerField):
         self.raw_data = [str(version)]
 
 
-class WorkForm(FlaskForm):
+class WorkForm(AppForm):
     root_cause = TextAreaField(_l("Root cause"), filters=[strip], validators=[Length(max=TEXT_MAX)])
     measure = TextAreaField(
         _l("Corrective measure"), filters=[strip], validators=[Length(max=TEXT_MAX)]
@@ -55,7 +54,7 @@ class WorkForm(FlaskForm):
     version = VersionField(validators=[InputRequired()])
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(AppForm):
     files = MultipleFileField(
         _l("Evidence files"),
         render_kw={
@@ -82,16 +81,16 @@ class EvidenceForm(FlaskForm):
             )
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(AppForm):
     version = VersionField(validators=[InputRequired()])
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(AppForm):
     #: "queue" when the button sits in the verification queue: go back there afterwards.
     back = HiddenField()
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(AppForm):
     reason = TextAreaField(
         _l("Why the evidence is not enough"),
         filters=[strip],
@@ -101,7 +100,7 @@ class ReturnForm(FlaskForm):
     back = HiddenField()
 
 
-class WaiveForm(FlaskForm):
+class WaiveForm(AppForm):
     reason = TextAreaField(
         _l("Reason for waiving the item"),
         filters=[strip],
@@ -110,7 +109,7 @@ class WaiveForm(FlaskForm):
     )
 
 
-class AddItemForm(FlaskForm):
+class AddItemForm(AppForm):
     description = TextAreaField(
         _l("What must be fixed"),
         filters=[strip],

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation
 
 from pilot.batches.forms import MultiCheckboxField, strip
+from pilot.forms import AppForm
 from pilot.kpis.models import Kpi
 from pilot.reference import CERTIFICATIONS
 from pilot.survey.services import WEAK_AREAS
@@ -72,7 +72,7 @@ class BaselineRowForm(Form):
         self.number = parse_number(field.data)
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(AppForm):
     systems = MultiCheckboxField(
         _l("Certifications the firm holds"),
         choices=[SelectChoice(code, label) for code, label in CERTIFICATIONS.items()],
@@ -148,5 +148,5 @@ class SurveyForm(FlaskForm):
         ]
 
 
-class AnalysisForm(FlaskForm):
+class AnalysisForm(AppForm):
     analysis = TextAreaField(_l("Needs analysis"), validators=[Length(max=20000)], filters=[strip])

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
@@ -22,7 +21,15 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, StopValidation, ValidationError
 
-from pilot.forms import FiniteDecimal, MultiCheckboxField, choices, in_pilot_years, parsed, strip
+from pilot.forms import (
+    AppForm,
+    FiniteDecimal,
+    MultiCheckboxField,
+    choices,
+    in_pilot_years,
+    parsed,
+    strip,
+)
 from pilot.survey.services import WEAK_AREAS
 
 #: Files one save may add to a session; the request size cap (MAX_CONTENT_LENGTH) applies too.
@@ -61,7 +68,7 @@ def web_link(form, field):
         raise ValidationError(_l("Give a web address starting with http:// or https://."))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(AppForm):
     topic = StringField(_l("Topic"), filters=[strip], validators=[InputRequired(), Length(max=200)])
     day = DateField(_l("Date"), validators=[InputRequired(), in_pilot_years])
     start_time = TimeField(
@@ -125,7 +132,7 @@ def parse_count(text: str | None) -> int:
     return int(text)
 
 
-class AttendanceFormBase(FlaskForm):
+class AttendanceFormBase(AppForm):
     case_ids: list[int] = []
 
     def rows(self) -> Iterable[tuple[int, Field, Field]]:
@@ -183,7 +190,7 @@ def attendance_form(rows: dict[int, tuple[str, int]], formdata=None) -> Attendan
     return form
 
 
-class CoachingForm(FlaskForm):
+class CoachingForm(AppForm):
     coached_on = DateField(_l("Date"), validators=[InputRequired(), in_pilot_years])
     hours = _hours_field(_l("Hours"))
     topic = StringField(_l("Topic"), filters=[strip], validators=[InputRequired(), Length(max=200)])

@@ -4,17 +4,17 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from pilot.batches.forms import FiniteDecimal, MultiCheckboxField, in_pilot_years, parsed, strip
+from pilot.forms import AppForm
 
 #: Photos one visit may carry; the request size cap (MAX_CONTENT_LENGTH) applies as well.
 MAX_PHOTOS = 20
 
 
-class VisitForm(FlaskForm):
+class VisitForm(AppForm):
     visit_date = DateField(_l("Date of the visit"), validators=[InputRequired(), in_pilot_years])
     hours = DecimalField(
         _l("Hours on site"),
@@ -59,7 +59,7 @@ class VisitForm(FlaskForm):
             )
 
 
-class ConfirmVisitForm(FlaskForm):
+class ConfirmVisitForm(AppForm):
     #: Only staff confirming for the firm give a reason; the service requires it of them.
     reason = StringField(
         _l("Reason for confirming on the firm's behalf"),
@@ -68,7 +68,7 @@ class ConfirmVisitForm(FlaskForm):
     )
 
 
-class DisputeVisitForm(FlaskForm):
+class DisputeVisitForm(AppForm):
     comment = TextAreaField(
         _l("What is wrong with the record"), filters=[strip], validators=[Length(max=2000)]
     )
