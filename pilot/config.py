@@ -13,7 +13,8 @@ PLACEHOLDER_KEYS = {"", "change-me"}
 class DefaultConfig:
     #: Signs sessions and CSRF tokens. Set PILOT_SECRET_KEY (or SECRET_KEY in
     #: instance/config.py) in production; the app refuses the placeholder outside debug/tests.
-    SECRET_KEY = "change-me"
+    # B105: The placeholder create_app refuses to run with.
+    SECRET_KEY = "change-me"  # nosec B105
     #: SQLAlchemy URL. Default: a SQLite file in the instance folder.
     DATABASE_URL: str | None = None
     #: Where uploaded files are kept. Default: <instance>/files.
@@ -32,7 +33,8 @@ class DefaultConfig:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_CN", "en")
     #: werkzeug hash method for passwords (tests use a cheap one).
-    PASSWORD_HASH_METHOD = "scrypt"
+    # B105: A hash method's name, not a password.
+    PASSWORD_HASH_METHOD = "scrypt"  # nosec B105
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     #: Send the session and remember cookies over HTTPS only (set it behind TLS).
@@ -49,6 +51,8 @@ class DefaultConfig:
     #: Failed sign-ins allowed per account and per address (an office behind one address).
     SIGN_IN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     SIGN_IN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    #: Draft reports rendered on request, per user (each takes a worker about a second).
+    DRAFT_REPORT_LIMIT = "10 per 5 minutes"
     #: How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto/-Host.
     #: 0 (the default) trusts none of those headers; set 1 behind one nginx.
     PROXY_COUNT = 0

@@ -2,6 +2,7 @@
 
 from flask import Flask, render_template
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -22,9 +23,12 @@ def init_app(app: Flask) -> None:
             404: _("There is no such page, or you may not see it."),
             405: _("This action is not available here."),
             413: _("The file is larger than the allowed size."),
-            429: _("Too many failed sign-ins. Wait a quarter of an hour, then try again."),
+            429: _("Too many requests. Wait a few minutes, then try again."),
         }
         message = messages.get(error.code, _("Something went wrong."))
+        if isinstance(error, RateLimitExceeded) and error.limit.error_message:
+            message = error.description  # the limit says what was too much
+
         return render_template("errors/error.html", code=error.code, message=message), error.code
 
     @app.errorhandler(500)

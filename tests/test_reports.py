@@ -1,7 +1,9 @@
 """The 一企一策 report: content, embedded CJK fonts, repeated table headers, footer, archive."""
 
 import hashlib
+import io
 import subprocess
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from pilot.firms.models import Firm
 from pilot.rectification import services as items
 from pilot.reports import archive
 from pilot.reports.models import ReportArchive
+from tests import factories
 from tests.conftest import login
 
 SECTIONS = [
@@ -233,3 +236,39 @@ def test_cli_writes_one_report_and_a_batch_zip(runner, session, world, tmp_path)
     assert len(zipfile.ZipFile(zipped).namelist()) == 2
     assert runner.invoke(args=["report", "-o", str(out)]).exit_code != 0
     assert runner.invoke(args=["report", "999999", "-o", str(out)]).exit_code != 0
+
+
+def test_batch_zip_names_are_credit_code_and_a_cleaned_firm_name(session, world):
+    """Two firms of one name with a path in it: two entries, neither a folder nor outside."""
+    cases = []
+    for _ in range(2):
+        firm = factories.make_firm(session, "../同名\\企业/有限公司")
+        cases.append(factories.make_case(session, world.batch, firm, experts=[world.expert_a]))
+    session.commit()
+    ids = [c.id for c in cases]
+    codes = {c.id: c.firm.credit_code for c in cases}
+
+    def render_many(case_ids):
+        for case_id in case_ids:
+            yield case_id, archive.render_case(session, case_id, today())
+
+    data = archive.batch_zip(session, ids, today(), render_many)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert sorted(names) == sorted(
+        f"{codes[cid]}__同名_企业_有限公司_一企一策报告_草稿.pdf" for cid in ids
+    )
+    assert not any("/" in name or "\\" in name for name in names)
+
+
+def test_draft_reports_are_limited_per_user(app, client, world):
+    app.config["DRAFT_REPORT_LIMIT"] = "2 per 5 minutes"
+    login(client, "firm_a")
+    for _ in range(2):
+        response = client.get(f"/cases/{world.case_a.id}/report")
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+    refused = client.get(f"/cases/{world.case_a.id}/report")
+    assert refused.status_code == 429
+    assert "Draft reports are made afresh each time" in refused.get_data(as_text=True)
+    other = app.test_client()
+    login(other, "staff")  # another user has their own allowance
+    assert other.get(f"/cases/{world.case_a.id}/report").status_code == 200

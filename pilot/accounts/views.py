@@ -48,12 +48,14 @@ def account_key() -> str:
     methods=["POST"],
     deduct_when=failed_sign_in,
     scope="sign-in-account",
+    error_message=lambda: _("Too many failed sign-ins. Wait a quarter of an hour, then try again."),
 )
 @limiter.limit(
     lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"],
     methods=["POST"],
     deduct_when=failed_sign_in,
     scope="sign-in-address",
+    error_message=lambda: _("Too many failed sign-ins. Wait a quarter of an hour, then try again."),
 )
 def login():
     if current_user.is_authenticated:

@@ -43,6 +43,17 @@ _STORAGE_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
 # File names -------------------------------------------------------------------------------------
 
 
+def safe_name_part(text: str) -> str:
+    """Text made safe as (part of) a file name: no control or formatting characters, no
+    characters Windows refuses, no slash or backslash (each becomes `_`), no leading or trailing
+    dots, white space folded. Chinese and other letters stay."""
+    name = unicodedata.normalize("NFC", text)
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
+    name = _WINDOWS_RESERVED.sub("_", name.replace("/", "_").replace("\\", "_"))
+    name = " ".join(name.split())
+    return name.lstrip(". ").rstrip(". ")
+
+
 def clean_name(raw: str | None, kind: Kind) -> str:
     """The uploader's file name made safe to store and show: never used as a path.
 
@@ -51,12 +62,7 @@ def clean_name(raw: str | None, kind: Kind) -> str:
     extension), characters Windows refuses in names and leading dots; ends the name with an
     extension that fits the content.
     """
-    name = unicodedata.normalize("NFC", raw or "")
-    name = re.split(r"[/\\]", name)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
-    name = _WINDOWS_RESERVED.sub("_", name)
-    name = " ".join(name.split())
-    name = name.lstrip(". ").rstrip(". ")
+    name = safe_name_part(re.split(r"[/\\]", unicodedata.normalize("NFC", raw or ""))[-1])
     stem, dot, suffix = name.rpartition(".")
     if dot and stem and suffix.lower() in kind.aliases:
         suffix = "." + suffix

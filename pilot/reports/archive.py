@@ -23,6 +23,7 @@ from pilot.accounts.models import User
 from pilot.audit.services import log
 from pilot.cases.models import Case
 from pilot.database import after_commit
+from pilot.files.store import safe_name_part
 from pilot.reports import pdf
 from pilot.reports.context import build
 from pilot.reports.models import ReportArchive
@@ -53,8 +54,11 @@ def archives_of(session: Session, case_id: int) -> list[ReportArchive]:
 
 
 def file_name(case: Case, version: int | None = None) -> str:
-    suffix = f"_v{version}" if version else "_草稿"
-    return f"一企一策报告_{case.firm.name}{suffix}.pdf"
+    """The report's file name (a download, a batch ZIP's entry): the credit code first, unique
+    in a batch, so two firms of one name never share an entry; the firm's name only as text (a
+    slash or `..` in it becomes `_`, never a folder)."""
+    suffix = f"v{version}" if version else "草稿"
+    return f"{case.firm.credit_code}_{safe_name_part(case.firm.name)}_一企一策报告_{suffix}.pdf"
 
 
 def render_case(session: Session, case_id: int, today: date) -> pdf.Rendered:
@@ -161,17 +165,16 @@ def batch_zip(
         else:
             missing.append(case.id)
     progress(len(entries))
-    names = {cid: (cases[cid].firm.name, cases[cid].is_closed) for cid in missing}
+    drafts = {cid: file_name(cases[cid]) for cid in missing if not cases[cid].is_closed}
     session.close()
     for case_id, rendered in render_many(missing):
-        firm_name, closed = names[case_id]
-        if closed:
+        if case_id in drafts:
+            entries[case_id] = (drafts[case_id], rendered.pdf)
+        else:
             case = session.get(Case, case_id)
             archive = store(session, None, case, rendered)
             session.commit()
             entries[case_id] = (file_name(case, archive.version), rendered.pdf)
-        else:
-            entries[case_id] = (f"一企一策报告_{firm_name}_草稿.pdf", rendered.pdf)
         progress(len(entries))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive_zip:

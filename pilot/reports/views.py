@@ -3,13 +3,14 @@
 from io import BytesIO
 
 from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
 from pilot.accounts.forms import ConfirmForm
 from pilot.batches.models import Batch
 from pilot.database import today
-from pilot.extensions import db
+from pilot.extensions import db, limiter
 from pilot.permissions import get_case_or_404, require
 from pilot.reports import archive, jobs
 from pilot.reports.models import ReportArchive, ReportJob
@@ -26,10 +27,25 @@ def _send_pdf(data_or_path, name: str):
     return response
 
 
+def _draft_rendered(response) -> bool:
+    return response.mimetype == PDF
+
+
 @bp.get("/cases/<int:case_id>/report")
 @login_required
+@limiter.limit(
+    lambda: current_app.config["DRAFT_REPORT_LIMIT"],
+    key_func=lambda: f"draft-report:{current_user.id}",
+    deduct_when=_draft_rendered,
+    scope="draft-report",
+    error_message=lambda: _(
+        "Draft reports are made afresh each time: you asked for several just now. Wait a few "
+        "minutes, then download it again."
+    ),
+)
 def download(case_id: int):
-    """A closed case's newest archived report; an open case's draft, made now."""
+    """A closed case's newest archived report; an open case's draft, made now (about a second
+    of a worker's time each, so each user may ask for a few a minute)."""
     case = get_case_or_404(case_id, "download_report")
     if case.is_closed:
         latest = archive.latest_archive(db.session, case.id)
