@@ -45,6 +45,7 @@ serve: install
 test: install
 	$(BIN)/ruff check pilot tests migrations/env.py benchmarks
 	$(BIN)/ruff format --check pilot tests migrations/env.py benchmarks
+	$(BIN)/bandit --quiet --recursive pilot
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench-report: install

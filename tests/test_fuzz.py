@@ -3,8 +3,11 @@ form the pages show, posted with fields left out and with a corpus of hostile va
 of user on the demo batch (a case in every state)."""
 
 import re
+import shutil
+import uuid
 from collections import deque
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -116,34 +119,72 @@ def no_report_process():
         yield
 
 
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fuzz")
-    url = make_database(PG_URL, "pilot_fuzz") if PG_URL else f"sqlite:///{folder / 'demo.sqlite'}"
+def _app(url: str, instance: Path):
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "DATABASE_URL": url,
-            "INSTANCE_PATH": str(folder / "instance"),
+            "INSTANCE_PATH": str(instance),
             "TODAY": TODAY,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "SIGN_IN_LIMIT_PER_ACCOUNT": "1000 per minute",
             "SIGN_IN_LIMIT_PER_ADDRESS": "1000 per minute",
+            "DRAFT_REPORT_LIMIT": "1000 per minute",
         }
     )
     # Let the error handler answer, as in production, instead of raising into the test.
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.test_client_class = CSRFClient
+    return app
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory):
+    """The demo batch made once: a database (a SQLite file, or a PostgreSQL database to clone)
+    and its instance folder (uploads, archived reports)."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    url = make_database(PG_URL, "pilot_fuzz") if PG_URL else f"sqlite:///{folder / 'demo.sqlite'}"
+    app = _app(url, folder / "instance")
     with app.app_context():
         SQLModel.metadata.create_all(db.engine)
         load_demo(db.session)
         db.session.commit()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    _dispose(app)
+    yield url, folder
     if PG_URL:
         drop_database(url)
+
+
+@pytest.fixture
+def demo_app(demo_template, tmp_path):
+    """A copy of the demo for one test: the fuzz deactivates users and resets passwords."""
+    url, folder = demo_template
+    shutil.copytree(folder / "instance", tmp_path / "instance")
+    if PG_URL:
+        copy = sa.make_url(url).set(database=f"pilot_fuzz_{uuid.uuid4().hex[:10]}")
+        engine = sa.create_engine(
+            sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
+        with engine.connect() as conn:
+            conn.execute(
+                sa.text(f'CREATE DATABASE "{copy.database}" TEMPLATE "{sa.make_url(url).database}"')
+            )
+        engine.dispose()
+        copy_url = copy.render_as_string(hide_password=False)
+    else:
+        shutil.copyfile(folder / "demo.sqlite", tmp_path / "demo.sqlite")
+        copy_url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    app = _app(copy_url, tmp_path / "instance")
+    yield app
+    _dispose(app)
+    if PG_URL:
+        drop_database(copy_url)
 
 
 def _signed_in(app, username: str) -> CSRFClient:

@@ -109,7 +109,7 @@ def user_of_session(session: Session, session_id: str) -> User | None:
 
 
 def create_user(session: Session, actor: User | None, password: str, **fields) -> User:
-    user = User(**{k: v for k, v in fields.items() if k in PROFILE_FIELDS}, password_hash="")
+    user = User(**{k: v for k, v in fields.items() if k in PROFILE_FIELDS})
     user.role = Role(user.role).value
     check_password_policy(password, user.username, user.display_name)
     user.set_password(password)

@@ -1,6 +1,7 @@
 """The demo's fictional firms, people, findings and targets."""
 
-DEMO_PASSWORD = "pilot-demo-2026"
+# B105: The published password of the demo.
+DEMO_PASSWORD = "pilot-demo-2026"  # nosec B105
 
 #: name, district, GB/T 4754 division, employees, revenue (10k RMB), land (mu), certifications
 FIRMS = [
