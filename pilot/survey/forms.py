@@ -25,6 +25,9 @@ NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 #: Rows the baseline table may post (the catalogue has a dozen KPIs).
 MAX_ROWS = 200
 
+#: The answers a SurveyError may point at; other errors are shown above the form.
+ANSWER_FIELDS = ("systems", "other_systems", "weak_areas", "pain_points", "wanted_help")
+
 
 def kpi_name(kpi: Kpi) -> str:
     locale = get_locale()

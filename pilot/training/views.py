@@ -5,7 +5,7 @@ Staff see and manage every session. Anyone else sees a batch's calendar only wit
 batch in sight: an expert sees all of the batch's sessions, a firm user the sessions its firm was
 invited to or attended (permissions.py). Firm names, findings and attendance are shown only for the
 cases the user may see. What the pages show is in pages.py, the session form's choices in
-session_form.py, materials in materials.py, the case page's card in section.py.
+session_form.py, materials in materials.py, the case page's card in sections.py.
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
