@@ -98,3 +98,9 @@ def result(
         out.categories.append(Part(category.code, category.name, category_score, category.points))
         out.total += category_score
     return out
+
+
+def framework_results(frameworks: list[Framework], diagnosis) -> list[FrameworkResult]:
+    """Each framework's result from the diagnosis's scores (none when there is no diagnosis)."""
+    scores = {s.item_id: (s.percent, s.level) for s in diagnosis.scores} if diagnosis else {}
+    return [result(f, scores) for f in frameworks]

@@ -26,13 +26,8 @@ from pilot.diagnosis.forms import (
 )
 from pilot.diagnosis.labels import ROUND_LABELS
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
-from pilot.diagnosis.pages import (
-    FINDING_OWNER,
-    frameworks_to_score,
-    kpi_options,
-    load_diagnosis,
-    render_page,
-)
+from pilot.diagnosis.pages import kpi_options, render_page
+from pilot.diagnosis.queries import FINDING_OWNER, frameworks_to_score, load_diagnosis
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_upload
 from pilot.frameworks.models import Framework, Scale

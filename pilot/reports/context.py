@@ -155,7 +155,7 @@ def _diagnosis(session: Session, case: Case, report: Report) -> None:
     if baseline is None or not baseline.is_accepted:
         return
     items = {i.id: i for i in session.exec(select(FrameworkItem)).all()}
-    for result in diagnosis.results(session, baseline):
+    for result in diagnosis.framework_results(session, baseline):
         report.diagnosis.append(
             {
                 "name": result.name,

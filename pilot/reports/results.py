@@ -183,9 +183,9 @@ def evaluation_section(
     final = diagnosis.diagnosis_of(session, case, Round.FINAL)
     baseline = diagnosis.diagnosis_of(session, case, Round.BASELINE)
     if final and final.is_accepted and baseline and baseline.is_accepted:
-        before = {r.framework_id: r for r in diagnosis.results(session, baseline)}
+        before = {r.framework_id: r for r in diagnosis.framework_results(session, baseline)}
         out["before_after"] = []
-        for after in diagnosis.results(session, final):
+        for after in diagnosis.framework_results(session, final):
             b = before[after.framework_id]
             out["before_after"].append(
                 {
