@@ -18,17 +18,18 @@ from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
 from pilot.permissions import can, can_read_plan_version, get_case_or_404
 from pilot.plan import services
-from pilot.plan.forms import ButtonForm, PlanTextForm, ReturnForm, ReviewForm
-from pilot.plan.models import FollowUpPlan, PlanStatus
-from pilot.plan.pages import (
+from pilot.plan.forms import (
+    ButtonForm,
+    PlanTextForm,
+    ReturnForm,
+    ReviewForm,
     action_form,
-    details,
-    in_force,
-    render_page,
     revision_form,
     seen_token,
-    versions_of,
 )
+from pilot.plan.models import FollowUpPlan, PlanStatus
+from pilot.plan.pages import details, render_page
+from pilot.plan.queries import in_force, versions_of
 
 bp = Blueprint("plan", __name__)
 
