@@ -1,13 +1,22 @@
-"""Counts of rectification items for the board and the batch figures, in grouped queries."""
+"""What the rectification pages and the board read: evidence counts, the verification queue, and
+the item counts per case and per batch, in grouped queries."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, func, select
 
-from pilot.cases.models import Case
+from pilot.accounts.models import User
+from pilot.batches.models import Batch
+from pilot.cases.models import Case, ExpertAssignment
+from pilot.database import local_zone, today
+from pilot.extensions import db
+from pilot.files.models import StoredFile
+from pilot.firms.models import Firm
+from pilot.permissions import can, visible_cases_query
 from pilot.rectification.models import CLOSED_STATUSES, ItemStatus, RectificationItem
 from pilot.rectification.services import overdue_clause
 
@@ -71,3 +80,62 @@ def batch_counts(session: Session, batch_id: int, today: date) -> ItemCounts:
             total.by_severity[severity][0] += closed
             total.by_severity[severity][1] += n
     return total
+
+
+#: StoredFile.owner_type of an item's evidence.
+EVIDENCE = "item"
+
+
+def evidence_counts(case_id: int) -> dict[int, int]:
+    """Current evidence files per item of the case, in one grouped query."""
+    return dict(
+        db.session.exec(
+            select(StoredFile.owner_id, func.count())
+            .where(StoredFile.case_id == case_id, StoredFile.owner_type == EVIDENCE)
+            .where(StoredFile.is_current)
+            .group_by(StoredFile.owner_id)
+        ).all()
+    )
+
+
+def queue_entries(user: User) -> list[dict]:
+    """Submitted items of the cases the user sees, still in the pilot, oldest submission first,
+    each with its case, firm, batch, current evidence and days waiting."""
+    visible = visible_cases_query(user).with_only_columns(Case.id)
+    rows = db.session.exec(
+        select(RectificationItem, Case, Firm, Batch)
+        .join(Case, Case.id == RectificationItem.case_id)
+        .join(Firm, Firm.id == Case.firm_id)
+        .join(Batch, Batch.id == Case.batch_id)
+        .where(RectificationItem.status == ItemStatus.SUBMITTED)
+        .where(Case.id.in_(visible))
+        .where(Case.withdrawn_at.is_(None), Case.closed_at.is_(None))
+        .options(selectinload(Case.assignments).selectinload(ExpertAssignment.expert))
+        .order_by(RectificationItem.submitted_at, RectificationItem.id)
+    ).all()
+    ids = [item.id for item, *_rest in rows]
+    evidence: dict[int, list[StoredFile]] = {}
+    if ids:
+        for stored in db.session.exec(
+            select(StoredFile)
+            .where(StoredFile.owner_type == EVIDENCE, StoredFile.owner_id.in_(ids))
+            .where(StoredFile.is_current)
+            .order_by(StoredFile.id)
+        ).all():
+            evidence.setdefault(stored.owner_id, []).append(stored)
+    on, zone = today(), local_zone()
+    return [
+        {
+            "item": item,
+            "case": case,
+            "firm": firm,
+            "batch": batch,
+            "evidence": evidence.get(item.id, []),
+            # Never negative, should the clock and a pinned "today" disagree (the demo).
+            "waiting": max((on - item.submitted_at.astimezone(zone).date()).days, 0)
+            if item.submitted_at
+            else 0,
+            "may_verify": can(user, "verify_item", case),
+        }
+        for item, case, firm, batch in rows
+    ]

@@ -3,7 +3,7 @@
 What the pages show is in pages.py, the case page's card in sections.py.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -25,13 +25,12 @@ from pilot.rectification.forms import (
 )
 from pilot.rectification.models import RectificationItem
 from pilot.rectification.pages import (
-    EVIDENCE,
     WORK_FIELDS,
-    labels,
-    queue_entries,
     render_checklist,
     render_item,
+    render_queue,
 )
+from pilot.rectification.queries import EVIDENCE
 
 bp = Blueprint("rectification", __name__)
 
@@ -281,11 +280,4 @@ def queue():
     case (read-only here) to follow up on experts."""
     if not can_see_verification_queue(current_user):
         abort(404)
-    return render_template(
-        "rectification/queue.html",
-        L=labels(),
-        overseeing=current_user.is_staff,
-        entries=queue_entries(current_user),
-        verify_form=VerifyForm(formdata=None, back="queue"),
-        return_form=ReturnForm(formdata=None, back="queue"),
-    )
+    return render_queue(current_user)
