@@ -3,7 +3,8 @@
 Experts assigned to the case file it (the lead submits); staff return or accept it. The firm sees
 an accepted diagnosis only: a draft answers 404 to the firm, as a case they may not see does.
 
-What the page shows is in pages.py, its words in labels.py, the case page's card in sections.py.
+What the page reads is in queries.py, what it shows in pages.py, its words in labels.py, the case
+page's card in sections.py.
 """
 
 from flask import Blueprint, abort, flash, redirect, request, url_for

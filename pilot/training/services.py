@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlmodel import Session, select
+from werkzeug.datastructures import FileStorage
 
 from pilot.accounts.models import User
 from pilot.audit.services import log, snapshot
@@ -12,6 +13,7 @@ from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import local_zone
 from pilot.diagnosis.models import Diagnosis, Finding
+from pilot.files.store import FileRejected, distinct_names, save_upload
 from pilot.survey.services import WEAK_AREAS
 from pilot.training.models import (
     Attendance,
@@ -212,3 +214,27 @@ def sessions_of(session: Session, batch_id: int, since: datetime | None = None):
     if since:
         query = query.where(TrainingSession.starts_at >= since)
     return session.exec(query.order_by(TrainingSession.starts_at)).all()
+
+
+#: StoredFile.owner_type of a session's materials (batch-wide files).
+MATERIAL_TYPE = "training"
+
+
+def save_materials(
+    session: Session, actor: User, training: TrainingSession, uploads: list[FileStorage]
+) -> None:
+    """Keep the uploaded files; FileRejected (naming the file) stops at the first refused one."""
+    distinct_names(uploads)
+    for upload in uploads:
+        shown = upload.filename
+        try:
+            save_upload(
+                session,
+                actor,
+                upload,
+                owner_type=MATERIAL_TYPE,
+                owner_id=training.id,
+                batch_id=training.batch_id,
+            )
+        except FileRejected as error:
+            raise FileRejected(f"{shown}: {error}") from error
