@@ -5,7 +5,8 @@ version 1, and after an approval "start a new version" opens a copy that needs a
 A submitted or approved version is frozen for everyone. Every version stays readable; the firm
 sees approved versions only: any other answers 404 to it, as a case it may not see does.
 
-What the pages read is in queries.py, what they show in pages.py, the case page's card in sections.py.
+What the pages read is in queries.py, what they show in pages.py, the case page's card in
+sections.py.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for

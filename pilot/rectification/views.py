@@ -1,6 +1,7 @@
 """The rectification checklist (整改清单): the firm's work and evidence, the experts' check.
 
-What the pages read is in queries.py, what they show in pages.py, the case page's card in sections.py.
+What the pages read is in queries.py, what they show in pages.py, the case page's card in
+sections.py.
 """
 
 from flask import Blueprint, abort, flash, redirect, url_for
