@@ -88,7 +88,7 @@ def render_page(
         "diagnosis": diagnosis,
         "state": diagnosis_state(diagnosis),
         "frameworks": frameworks,
-        "results": framework_results,
+        "framework_results": framework_results,
         "charts": {r.framework_id: radar_svg(r) for r in framework_results if r.categories},
         "scores": {s.item_id: s for s in diagnosis.scores} if diagnosis else {},
         "findings": findings,

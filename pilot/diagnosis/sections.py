@@ -48,7 +48,7 @@ def case_section(case: Case) -> dict | None:
         .order_by(RectificationItem.due_date, RectificationItem.id)
     ).all()
     return data | {
-        "results": framework_results,
+        "framework_results": framework_results,
         "charts": {r.framework_id: radar_svg(r) for r in framework_results if r.categories},
         "findings": diagnosis.findings,
         "evidence": evidence_by_finding(diagnosis),

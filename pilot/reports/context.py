@@ -19,8 +19,8 @@ from pilot.diagnosis.models import Round
 from pilot.diagnosis.scoring import one_decimal
 from pilot.frameworks.models import FrameworkItem
 from pilot.kpis.models import Kpi
-from pilot.reports import results
-from pilot.reports.results import local, num
+from pilot.reports import sections
+from pilot.reports.sections import local, num
 from pilot.stages import STATUS_LABELS, Progress, current_label, progress_of
 from pilot.survey.services import WEAK_AREAS, survey_of
 
@@ -83,11 +83,11 @@ def build(session: Session, case_id: int, today: date) -> Report:
     )
     report.survey = _survey(session, case)
     _diagnosis(session, case, report)
-    report.items = results.items_section(session, case)
-    report.training = results.training_section(session, case)
-    report.plan = results.plan_section(session, case)
-    report.targets, report.evaluation = results.evaluation_section(session, case, report.items)
-    report.sign_offs = results.sign_offs(session, case)
+    report.items = sections.items_section(session, case)
+    report.training = sections.training_section(session, case)
+    report.plan = sections.plan_section(session, case)
+    report.targets, report.evaluation = sections.evaluation_section(session, case, report.items)
+    report.sign_offs = sections.sign_offs(session, case)
     return report
 
 

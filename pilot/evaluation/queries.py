@@ -20,7 +20,7 @@ from pilot.database import today
 from pilot.diagnosis.models import Diagnosis, Round, WorkTarget
 from pilot.diagnosis.services import diagnosis_of, frameworks_of
 from pilot.evaluation import services
-from pilot.evaluation.changes import FrameworkChange, changes_between
+from pilot.evaluation.before_after import FrameworkChange, changes_between
 from pilot.evaluation.charts import TargetBars, target_svg
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
 from pilot.evaluation.ratings import visible_ratings
