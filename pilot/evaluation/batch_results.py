@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import today
@@ -145,10 +146,7 @@ def _ratings_by_expert(session: Session, ids: list[int]) -> dict[int | None, lis
 def _expert_ratings(
     session: Session, by_expert: dict[int | None, list[ServiceRating]]
 ) -> list[ExpertRatings]:
-    experts = {
-        u.id: u
-        for u in session.exec(select(User).where(User.id.in_([k for k in by_expert if k]))).all()
-    }
+    experts = people_by_id(session, by_expert)
     return sorted(
         (ExpertRatings(experts.get(k), summarise(v)) for k, v in by_expert.items() if k),
         key=lambda r: r.expert.display_name if r.expert else "",

@@ -4,6 +4,7 @@ and whether the baseline diagnosis is accepted."""
 from sqlmodel import select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.cases.models import Case
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
 from pilot.extensions import db
@@ -32,7 +33,4 @@ def baseline_accepted(case: Case) -> bool:
 def people(versions: list[FollowUpPlan]) -> dict[int, User]:
     """Who drafted and who approved each version, in one query."""
     ids = {v.created_by_id for v in versions} | {v.approved_by_id for v in versions}
-    ids.discard(None)
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.exec(select(User).where(User.id.in_(ids))).all()}
+    return people_by_id(db.session, ids)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.diagnosis.services import SEVERITY_LABELS
@@ -135,8 +136,7 @@ def render_item(
     ).all()
     people_ids = {item.created_by_id, item.verified_by_id}
     people_ids |= {n.author_id for n in notes} | {f.uploaded_by_id for f in evidence}
-    people_ids.discard(None)
-    people = {u.id: u for u in db.session.exec(select(User).where(User.id.in_(people_ids))).all()}
+    people = people_by_id(db.session, people_ids)
     framework_item = (
         db.session.get(FrameworkItem, item.framework_item_id) if item.framework_item_id else None
     )

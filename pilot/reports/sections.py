@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.audit.labels import event_label
 from pilot.audit.models import AuditLog
 from pilot.cases.models import Case
@@ -254,7 +255,4 @@ def sign_offs(session: Session, case: Case) -> list[dict[str, str]]:
 
 
 def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_(ids))).all()}
+    return {i: u.display_name for i, u in people_by_id(session, ids).items()}

@@ -3,6 +3,7 @@
 from sqlmodel import select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.extensions import db
 from pilot.kpis.models import Kpi
 from pilot.survey.forms import kpi_name, plain_number
@@ -15,10 +16,9 @@ def catalogue() -> list[Kpi]:
 
 def people(survey: NeedsSurvey | None) -> dict[int, User]:
     """Who submitted the survey and who wrote the analysis, in one query."""
-    ids = {survey.submitted_by_id, survey.analysis_by_id} - {None} if survey else set()
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.exec(select(User).where(User.id.in_(ids))).all()}
+    return people_by_id(
+        db.session, [survey.submitted_by_id, survey.analysis_by_id] if survey else []
+    )
 
 
 def baseline_rows(survey: NeedsSurvey | None) -> list[dict]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.files.models import StoredFile
@@ -37,8 +38,7 @@ def visit_photos(session: Session, visit: Visit) -> list[StoredFile]:
 
 def visit_people(session: Session, visit: Visit) -> dict[int, User]:
     """Who logged the visit and who answered it, in one query."""
-    ids = {visit.logged_by_id, visit.answered_by_id} - {None}
-    return {u.id: u for u in session.exec(select(User).where(User.id.in_(ids))).all()}
+    return people_by_id(session, [visit.logged_by_id, visit.answered_by_id])
 
 
 @dataclass
