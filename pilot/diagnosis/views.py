@@ -30,7 +30,7 @@ from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
 from pilot.diagnosis.pages import kpi_options, render_page
 from pilot.diagnosis.queries import FINDING_OWNER, frameworks_to_score, load_diagnosis
 from pilot.extensions import db
-from pilot.files.store import FileRejected, save_upload
+from pilot.files.store import FileRejected, save_uploads
 from pilot.frameworks.models import Framework, Scale
 from pilot.permissions import can_read_diagnosis, get_case_or_404
 
@@ -139,10 +139,10 @@ def add_finding(case_id: int, round_: str):
             severity=form.severity.data,
         )
         if form.evidence.data:
-            save_upload(
+            save_uploads(
                 db.session,
                 current_user,
-                form.evidence.data,
+                [form.evidence.data],
                 owner_type=FINDING_OWNER,
                 owner_id=finding.id,
                 case_id=case.id,

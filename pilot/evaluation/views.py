@@ -38,7 +38,7 @@ from pilot.evaluation.models import KpiActual
 from pilot.evaluation.pages import actual_prefix, rating_prefix, render_page
 from pilot.evaluation.queries import ACTUAL_OWNER, seen_stamp
 from pilot.extensions import db
-from pilot.files.store import FileRejected, save_upload
+from pilot.files.store import FileRejected, save_uploads
 from pilot.permissions import get_case_or_404, require
 
 bp = Blueprint("evaluation", __name__)
@@ -115,10 +115,10 @@ def enter_actual(case_id: int, target_id: int):
             note=form.note.data or "",
         )
         if form.evidence.data:
-            save_upload(
+            save_uploads(
                 db.session,
                 current_user,
-                form.evidence.data,
+                [form.evidence.data],
                 owner_type=ACTUAL_OWNER,
                 owner_id=row.id,
                 case_id=case.id,

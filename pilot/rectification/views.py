@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
-from pilot.files.store import FileRejected, distinct_names, save_upload
+from pilot.files.store import FileRejected, save_uploads
 from pilot.permissions import can_see_verification_queue, get_case_or_404
 from pilot.rectification import services
 from pilot.rectification.forms import (
@@ -138,22 +138,16 @@ def upload(item_id: int):
     if not form.validate_on_submit():
         return render_item(item, case, evidence_form=form, status=400)
     uploads = form.chosen()
-    distinct_names(uploads)
     try:
         services.started(db.session, current_user, item)
-        for upload in uploads:
-            shown = upload.filename
-            try:
-                save_upload(
-                    db.session,
-                    current_user,
-                    upload,
-                    owner_type=EVIDENCE,
-                    owner_id=item.id,
-                    case_id=case.id,
-                )
-            except FileRejected as error:
-                raise FileRejected(f"{shown}: {error}") from error
+        save_uploads(
+            db.session,
+            current_user,
+            uploads,
+            owner_type=EVIDENCE,
+            owner_id=item.id,
+            case_id=case.id,
+        )
     except services.ItemError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -13,7 +13,7 @@ from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import local_zone
 from pilot.diagnosis.models import Diagnosis, Finding
-from pilot.files.store import FileRejected, distinct_names, save_upload
+from pilot.files.store import save_uploads
 from pilot.survey.services import WEAK_AREAS
 from pilot.training.models import (
     Attendance,
@@ -223,18 +223,12 @@ MATERIAL_TYPE = "training"
 def save_materials(
     session: Session, actor: User, training: TrainingSession, uploads: list[FileStorage]
 ) -> None:
-    """Keep the uploaded files; FileRejected (naming the file) stops at the first refused one."""
-    distinct_names(uploads)
-    for upload in uploads:
-        shown = upload.filename
-        try:
-            save_upload(
-                session,
-                actor,
-                upload,
-                owner_type=MATERIAL_TYPE,
-                owner_id=training.id,
-                batch_id=training.batch_id,
-            )
-        except FileRejected as error:
-            raise FileRejected(f"{shown}: {error}") from error
+    """Keep the uploaded files; FileRejected (naming the file) when one is refused."""
+    save_uploads(
+        session,
+        actor,
+        uploads,
+        owner_type=MATERIAL_TYPE,
+        owner_id=training.id,
+        batch_id=training.batch_id,
+    )

@@ -12,7 +12,7 @@ from pilot.audit.services import log, snapshot
 from pilot.cases.models import Case
 from pilot.database import utcnow
 from pilot.files.models import StoredFile
-from pilot.files.store import FileRejected, KindNotAllowed, distinct_names, save_upload
+from pilot.files.store import FileRejected, KindNotAllowed, save_uploads
 from pilot.visits.models import Visit, VisitStatus
 
 #: The owner type of a visit's photos in the file store, and the kinds a photo may be.
@@ -75,31 +75,23 @@ def add_photos(
     session: Session, actor: User, visit: Visit, uploads: list[FileStorage]
 ) -> list[StoredFile]:
     """Keep photos of the visit: JPEG or PNG images only. Raises FileRejected naming the file."""
-    distinct_names(uploads)
     if visit.id is None:
         session.flush()
-    stored = []
-    for upload in uploads:
-        shown = upload.filename
-        try:
-            stored.append(
-                save_upload(
-                    session,
-                    actor,
-                    upload,
-                    owner_type=PHOTO_TYPE,
-                    owner_id=visit.id,
-                    case_id=visit.case_id,
-                    content_types=PHOTO_CONTENT_TYPES,
-                )
-            )
-        except KindNotAllowed as error:
-            raise FileRejected(
-                _("%(name)s is not a photo: only JPEG or PNG images can be added.", name=shown)
-            ) from error
-        except FileRejected as error:
-            raise FileRejected(f"{shown}: {error}") from error
-    return stored
+    try:
+        return save_uploads(
+            session,
+            actor,
+            uploads,
+            owner_type=PHOTO_TYPE,
+            owner_id=visit.id,
+            case_id=visit.case_id,
+            content_types=PHOTO_CONTENT_TYPES,
+        )
+    except KindNotAllowed as error:
+        raise FileRejected(
+            _("%(name)s is not a photo: only JPEG or PNG images can be added.", name=error.name),
+            name=error.name,
+        ) from error
 
 
 def confirm_visit(session: Session, actor: User, visit: Visit, reason: str = "") -> None:
