@@ -18,7 +18,7 @@ from pilot.diagnosis.forms import (
     item_options,
     scores_form,
 )
-from pilot.diagnosis.labels import ROUND_LABELS, diagnosis_state, labels, number
+from pilot.diagnosis.labels import ROUND_LABELS, diagnosis_state, labels
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
 from pilot.diagnosis.queries import (
     evidence_by_finding,
@@ -29,6 +29,7 @@ from pilot.diagnosis.queries import (
 from pilot.extensions import db
 from pilot.forms import choices
 from pilot.kpis.models import Kpi
+from pilot.numbers import plain_text
 from pilot.permissions import can
 from pilot.survey.services import baseline_values
 
@@ -49,7 +50,7 @@ def kpi_options(case: Case) -> list:
             label = _(
                 "%(kpi)s · survey baseline %(value)s",
                 kpi=label,
-                value=number(baselines[kpi.id]),
+                value=plain_text(baselines[kpi.id]),
             )
         options.append((kpi.id, label))
     return choices(options)

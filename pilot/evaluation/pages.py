@@ -20,10 +20,11 @@ from pilot.evaluation.forms import (
     ReopenForm,
     VerdictForm,
 )
-from pilot.evaluation.labels import labels, number
+from pilot.evaluation.labels import labels
 from pilot.evaluation.models import Verdict
 from pilot.evaluation.queries import Stage6, TargetRow, load
 from pilot.evaluation.ratings import own_aggregate, rating_key, sees_case_ratings
+from pilot.numbers import plain_text
 from pilot.permissions import can
 from pilot.stages import CLOSED, WITHDRAWN
 
@@ -45,7 +46,7 @@ def _actual_form(row: TargetRow) -> ActualForm:
     return ActualForm(
         formdata=None,
         prefix=actual_prefix(row.target.id),
-        data={"actual": number(row.actual.actual), "period": row.actual.period}
+        data={"actual": plain_text(row.actual.actual), "period": row.actual.period}
         if row.actual
         else {},
     )

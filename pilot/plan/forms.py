@@ -6,10 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
-from pilot.diagnosis.labels import number, short
+from pilot.diagnosis.labels import short
 from pilot.diagnosis.models import Finding, WorkTarget
 from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.forms import FiniteDecimal, choices, in_pilot_years, parsed, strip
+from pilot.numbers import plain_text
 from pilot.plan.models import FollowUpPlan
 
 TEXT_MAX = 5000
@@ -139,7 +140,7 @@ def revision_form(targets: list[WorkTarget], **kwargs) -> RevisionForm:
                 _(
                     "%(name)s: %(target)s %(unit)s by %(date)s",
                     name=t.name,
-                    target=number(t.target),
+                    target=plain_text(t.target),
                     unit=t.unit,
                     date=t.target_date.isoformat(),
                 ),

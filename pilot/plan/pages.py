@@ -9,10 +9,10 @@ from flask_login import current_user
 
 from pilot.cases.models import Case
 from pilot.diagnosis.forms import DIRECTION_LABELS
-from pilot.diagnosis.labels import number
 from pilot.diagnosis.models import Finding
 from pilot.diagnosis.services import SEVERITY_LABELS, targets_of
 from pilot.extensions import db
+from pilot.numbers import plain_text
 from pilot.permissions import can
 from pilot.plan import queries, services
 from pilot.plan.forms import (
@@ -64,7 +64,7 @@ def labels() -> dict:
         "status": STATUS_LABELS,
         "severity": SEVERITY_LABELS,
         "direction": DIRECTION_LABELS,
-        "number": number,
+        "number": plain_text,
     }
 
 

@@ -34,12 +34,6 @@ def kpi_name(kpi: Kpi) -> str:
     return kpi.name_zh if locale is None or locale.language == "zh" else kpi.name_en
 
 
-def plain_number(value: Decimal) -> str:
-    """A stored value as typed: 98.5, not 98.5000 or 9.85E+1."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def parse_number(text: str | None) -> Decimal | None:
     """The number in a baseline cell; None when the cell is empty.
 

@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from pilot.cases.models import Case
 from pilot.extensions import db
 from pilot.kpis.models import Kpi
+from pilot.numbers import plain_text
 from pilot.survey import queries, services
-from pilot.survey.forms import ANSWER_FIELDS, AnalysisForm, SurveyForm, kpi_name, plain_number
+from pilot.survey.forms import ANSWER_FIELDS, AnalysisForm, SurveyForm, kpi_name
 from pilot.survey.models import NeedsSurvey
 from pilot.survey.sections import summary
 
@@ -19,7 +20,7 @@ def _initial(case: Case, survey: NeedsSurvey | None, kpis: list[Kpi]) -> dict:
     rows = [
         {
             "kpi_id": str(kpi.id),
-            "value": plain_number(given[kpi.id].value) if kpi.id in given else "",
+            "value": plain_text(given[kpi.id].value) if kpi.id in given else "",
             "period": given[kpi.id].period if kpi.id in given else default_period,
         }
         for kpi in kpis

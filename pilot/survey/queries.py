@@ -6,7 +6,8 @@ from pilot.accounts.models import User
 from pilot.accounts.queries import people_by_id
 from pilot.extensions import db
 from pilot.kpis.models import Kpi
-from pilot.survey.forms import kpi_name, plain_number
+from pilot.numbers import plain_text
+from pilot.survey.forms import kpi_name
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
 
 
@@ -35,7 +36,7 @@ def baseline_rows(survey: NeedsSurvey | None) -> list[dict]:
         {
             "name": kpi_name(kpi),
             "unit": kpi.unit,
-            "value": plain_number(b.value),
+            "value": plain_text(b.value),
             "period": b.period,
         }
         for b, kpi in rows
