@@ -141,7 +141,7 @@ def cases_list(batch_name: str | None) -> None:
     from pilot.cases.models import Case
     from pilot.database import today
     from pilot.firms.models import Firm
-    from pilot.rectification.stats import counts_by_case
+    from pilot.rectification.queries import counts_by_case
     from pilot.stages import progress
 
     query = (

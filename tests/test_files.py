@@ -18,7 +18,14 @@ from pilot.audit.models import AuditLog
 from pilot.cases.services import withdraw_case
 from pilot.files.kinds import KINDS, detect_kind
 from pilot.files.models import StoredFile
-from pilot.files.store import clean_name, file_versions, save_upload
+from pilot.files.store import (
+    FileRejected,
+    KindNotAllowed,
+    clean_name,
+    file_versions,
+    save_upload,
+    save_uploads,
+)
 from tests.conftest import login
 from tests.factories import pdf_bytes
 
@@ -524,6 +531,63 @@ def test_bytes_of_a_committed_upload_stay(app, session, world):
         session.rollback()  # a later, unrelated rollback leaves the committed file alone
 
     assert files_on_disk(app) == [Path(app.config["FILES_PATH"]) / stored.storage_key]
+
+
+def test_save_uploads_checks_every_file_before_writing_any(app, session, world):
+    uploads = [
+        FileStorage(io.BytesIO(pdf_bytes()), "good.pdf"),
+        FileStorage(io.BytesIO(b""), "empty.pdf"),
+    ]
+    with app.test_request_context(), pytest.raises(FileRejected) as refused:
+        save_uploads(
+            session,
+            world.staff,
+            uploads,
+            owner_type="case",
+            owner_id=world.case_a.id,
+            case_id=world.case_a.id,
+        )
+
+    assert str(refused.value) == "empty.pdf: The file is empty."
+    assert refused.value.name == "empty.pdf"
+    assert_nothing_stored(app, session)
+
+
+def test_save_uploads_names_the_file_of_a_kind_its_owner_does_not_take(app, session, world):
+    with app.test_request_context(), pytest.raises(KindNotAllowed) as refused:
+        save_uploads(
+            session,
+            world.staff,
+            [
+                FileStorage(io.BytesIO(png_bytes()), "a.png"),
+                FileStorage(io.BytesIO(pdf_bytes()), "b.pdf"),
+            ],
+            owner_type="case",
+            owner_id=world.case_a.id,
+            content_types={"image/png"},
+        )
+
+    assert refused.value.name == "b.pdf"
+    assert files_on_disk(app) == []
+
+
+def test_save_uploads_keeps_two_files_of_one_name_apart(app, session, world):
+    with app.test_request_context():
+        stored = save_uploads(
+            session,
+            world.staff,
+            [
+                FileStorage(io.BytesIO(pdf_bytes()), "a.pdf"),
+                FileStorage(io.BytesIO(pdf_bytes()), "a.pdf"),
+            ],
+            owner_type="case",
+            owner_id=world.case_a.id,
+            case_id=world.case_a.id,
+        )
+        session.commit()
+
+    assert [(f.name, f.version) for f in stored] == [("a.pdf", 1), ("a (2).pdf", 1)]
+    assert len(files_on_disk(app)) == 2
 
 
 def test_store_cleans_a_windows_path_given_as_the_file_name(app, session, world):

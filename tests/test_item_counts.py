@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from pilot.database import today
 from pilot.rectification import services
-from pilot.rectification.stats import batch_counts, counts_by_case
+from pilot.rectification.queries import batch_counts, counts_by_case
 from tests.conftest import login
 
 

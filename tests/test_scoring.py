@@ -9,6 +9,7 @@ from pilot.diagnosis import scoring, services
 from pilot.diagnosis.models import Round
 from pilot.frameworks.models import Framework, Scale
 from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
+from pilot.numbers import decimal_text
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_band_item_is_points_times_percent(shipped):
     part = result.items[item["4.1.2"]]
     assert part.score == Decimal("17.5")  # 50 points × 35 %
     assert part.max == 50
-    assert scoring.one_decimal(part.score) == "17.5"
+    assert decimal_text(part.score) == "17.5"
 
 
 def test_band_category_and_framework_totals(shipped):
@@ -85,10 +86,10 @@ def test_band_category_and_framework_totals(shipped):
     resources = result.categories[3]
     # 60 × 50 % + 5.25 + (20 + 15 + 10 + 10) × 50 % = 30 + 5.25 + 27.5
     assert resources.score == Decimal("62.75")
-    assert scoring.one_decimal(resources.score) == "62.8"  # half up, not to even
+    assert decimal_text(resources.score) == "62.8"  # half up, not to even
     # Everything else at 50 %: 500 − (55 − 38.5) − (7.5 − 5.25) = 481.25
     assert result.total == Decimal("481.25")
-    assert scoring.one_decimal(result.total) == "481.3"
+    assert decimal_text(result.total) == "481.3"
     assert result.max == 1000
     assert result.complete
 
@@ -151,7 +152,7 @@ def test_maturity_totals_at_levels_one_and_five(shipped):
     ],
 )
 def test_one_decimal_rounds_halves_up(value, shown):
-    assert scoring.one_decimal(Decimal(value)) == shown
+    assert decimal_text(Decimal(value)) == shown
 
 
 # Refusals ---------------------------------------------------------------------------------------
@@ -238,5 +239,7 @@ def test_results_of_a_diagnosis_follow_its_saved_scores(session, world, shipped)
         [services.ScoreInput(i.id, percent=50) for i in quality.items]
         + [services.ScoreInput(i.id, level=3) for i in brand.items],
     )
-    totals = {r.domain: (r.total, r.complete) for r in services.results(session, diagnosis)}
+    totals = {
+        r.domain: (r.total, r.complete) for r in services.framework_results(session, diagnosis)
+    }
     assert totals == {"quality": (Decimal(500), True), "brand": (Decimal(60), True)}

@@ -12,7 +12,7 @@ from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.permissions import visible_cases_query
-from pilot.rectification.stats import batch_counts, counts_by_case
+from pilot.rectification.queries import batch_counts, counts_by_case
 from pilot.reference import district_choices, industry_choices
 from pilot.security import record_id
 from pilot.stages import CLOSED, STAGE_CODES, WITHDRAWN, progress

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from pilot.accounts.models import Role, User
+from pilot.accounts.queries import people_by_id
 from pilot.audit.services import changed, log, snapshot
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
@@ -57,7 +58,7 @@ def assign_experts(
     """Make the case's experts exactly these, with one lead."""
     if lead_id not in expert_ids:
         raise CaseError(_("The lead expert must be one of the assigned experts."))
-    experts = session.exec(select(User).where(User.id.in_(expert_ids))).all()
+    experts = list(people_by_id(session, expert_ids).values())
     if len(experts) != len(set(expert_ids)) or any(e.role != Role.EXPERT for e in experts):
         raise CaseError(_("Only expert accounts can be assigned."))
     before = {a.expert_id: a.is_lead for a in case.assignments}
@@ -87,7 +88,7 @@ def assign_experts(
 
 
 def _names(session: Session, leads: dict[int, bool]) -> list[str]:
-    users = {u.id: u for u in session.exec(select(User).where(User.id.in_(leads))).all()}
+    users = people_by_id(session, leads)
     return [users[i].display_name + (" *" if lead else "") for i, lead in leads.items()]
 
 

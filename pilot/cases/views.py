@@ -10,18 +10,18 @@ from pilot.audit.models import AuditLog
 from pilot.cases import services
 from pilot.cases.forms import DueDatesForm, ExpertsForm, ReasonForm
 from pilot.database import today
-from pilot.diagnosis.section import case_section as diagnosis_section
-from pilot.evaluation.section import case_section as evaluation_section
+from pilot.diagnosis.sections import case_section as diagnosis_section
+from pilot.evaluation.sections import case_section as evaluation_section
 from pilot.extensions import db
 from pilot.files.models import StoredFile
 from pilot.forms import choices
 from pilot.permissions import can, get_case_or_404
-from pilot.plan.section import case_section as plan_section
-from pilot.rectification.section import case_section as rectification_section
+from pilot.plan.sections import case_section as plan_section
+from pilot.rectification.sections import case_section as rectification_section
 from pilot.stages import BY_CODE, MANUAL_STAGES, progress_of
-from pilot.survey.views import case_section as survey_section
-from pilot.training.section import case_section as training_section
-from pilot.visits.views import case_section as visits_section
+from pilot.survey.sections import case_section as survey_section
+from pilot.training.sections import case_section as training_section
+from pilot.visits.sections import case_section as visits_section
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 

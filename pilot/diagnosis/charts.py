@@ -13,7 +13,8 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from pilot.diagnosis.scoring import FrameworkResult, one_decimal
+from pilot.diagnosis.scoring import FrameworkResult
+from pilot.numbers import decimal_text
 
 #: The font stack of app.css: system CJK fonts first, then the bundled web font. The PDF declares
 #: the same "Pilot Sans SC" family for its embedded font, so the chart finds it there too.
@@ -149,7 +150,7 @@ def radar_svg(result: FrameworkResult) -> Markup:
     """
     # pygal goes round anticlockwise; the categories are read clockwise from the top.
     categories = result.categories[:1] + result.categories[:0:-1]
-    labels = [(c.name, f"{one_decimal(c.percent)}%") for c in categories]
+    labels = [(c.name, f"{decimal_text(c.percent)}%") for c in categories]
     chart = pygal.Radar(
         style=_STYLE,
         width=WIDTH,

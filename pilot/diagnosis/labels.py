@@ -1,13 +1,13 @@
 """Words and formatters the diagnosis pages use (and the plan's, which show its findings)."""
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from pilot.diagnosis import scoring, services
+from pilot.diagnosis import services
 from pilot.diagnosis.forms import DIRECTION_LABELS, score_label
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
+from pilot.numbers import decimal_text, plain_text
 from pilot.rectification.services import ITEM_STATUS_LABELS
 
 ROUND_LABELS = {
@@ -44,13 +44,6 @@ def diagnosis_state(diagnosis: Diagnosis | None) -> DiagnosisState:
     )
 
 
-def number(value: Decimal | None) -> str:
-    """A stored decimal without its padding zeros: 96.5000 → 96.5, 100.0000 → 100."""
-    if value is None:
-        return "—"
-    return format(value.normalize(), "f")
-
-
 def short(text: str, length: int = 40) -> str:
     """A finding's description cut to fit a choice list: at most length characters."""
     return text if len(text) <= length else text[: length - 1] + "…"
@@ -64,7 +57,7 @@ def labels() -> dict:
         "status_labels": STATUS_LABELS,
         "direction_labels": DIRECTION_LABELS,
         "item_status_labels": ITEM_STATUS_LABELS,
-        "one_decimal": scoring.one_decimal,
-        "number": number,
+        "one_decimal": decimal_text,
+        "number": plain_text,
         "score_label": score_label,
     }

@@ -1,10 +1,9 @@
-"""What the diagnosis page shows: the diagnosis, its frameworks, scores, findings with evidence,
-work targets, and the forms its reader may use."""
+"""What the diagnosis page shows: the diagnosis with its scores, findings and targets, and the
+forms its reader may use."""
 
 from flask import render_template
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
 from pilot.cases.models import Case
@@ -19,85 +18,26 @@ from pilot.diagnosis.forms import (
     item_options,
     scores_form,
 )
-from pilot.diagnosis.labels import ROUND_LABELS, diagnosis_state, labels, number
-from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
+from pilot.diagnosis.labels import ROUND_LABELS, diagnosis_state, labels
+from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
+from pilot.diagnosis.queries import (
+    evidence_by_finding,
+    frameworks_to_score,
+    item_labels,
+    work_targets,
+)
 from pilot.extensions import db
-from pilot.files.models import StoredFile
 from pilot.forms import choices
-from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory
 from pilot.kpis.models import Kpi
+from pilot.numbers import plain_text
 from pilot.permissions import can
 from pilot.survey.services import baseline_values
-
-#: StoredFile.owner_type of a finding's evidence.
-FINDING_OWNER = "finding"
-
-
-# Loading ----------------------------------------------------------------------------------------
-
-
-def load_diagnosis(case: Case, round_: str) -> Diagnosis | None:
-    return services.diagnosis_of(db.session, case, round_)
-
-
-def frameworks_to_score(case: Case, round_: str, diagnosis: Diagnosis | None) -> list[Framework]:
-    """The frameworks scored: the diagnosis's own, or those it will start on."""
-    if diagnosis is not None:
-        return services.frameworks_of(db.session, diagnosis)
-    if round_ == Round.FINAL:
-        baseline = load_diagnosis(case, Round.BASELINE)
-        if baseline is None or not baseline.is_accepted:
-            return []
-        return services.frameworks_of(db.session, baseline)
-    return db.session.exec(
-        select(Framework)
-        .join(BatchFramework, BatchFramework.framework_id == Framework.id)
-        .where(BatchFramework.batch_id == case.batch_id)
-        .order_by(Framework.domain.desc(), Framework.id)
-        .options(selectinload(Framework.categories).selectinload(FrameworkCategory.items))
-    ).all()
 
 
 def editable(case: Case, diagnosis: Diagnosis | None) -> bool:
     return can(current_user, "file_diagnosis", case) and (
         diagnosis is None or diagnosis.status in services.EDITABLE
     )
-
-
-def work_targets(diagnosis: Diagnosis | None) -> list[WorkTarget]:
-    if diagnosis is None:
-        return []
-    return db.session.exec(
-        select(WorkTarget).where(WorkTarget.diagnosis_id == diagnosis.id).order_by(WorkTarget.id)
-    ).all()
-
-
-def evidence_by_finding(diagnosis: Diagnosis | None) -> dict[int, list[StoredFile]]:
-    """Current evidence files per finding id."""
-    if diagnosis is None or not diagnosis.findings:
-        return {}
-    files = db.session.exec(
-        select(StoredFile)
-        .where(
-            StoredFile.owner_type == FINDING_OWNER,
-            StoredFile.owner_id.in_([f.id for f in diagnosis.findings]),
-            StoredFile.is_current,
-        )
-        .order_by(StoredFile.id)
-    ).all()
-    by_finding: dict[int, list[StoredFile]] = {}
-    for stored in files:
-        by_finding.setdefault(stored.owner_id, []).append(stored)
-    return by_finding
-
-
-def item_labels(frameworks: list[Framework]) -> dict[int, str]:
-    return {item.id: f"{item.code} {item.name}" for f in frameworks for item in f.items}
-
-
-def results(frameworks: list[Framework], diagnosis: Diagnosis | None):
-    scores = {s.item_id: (s.percent, s.level) for s in diagnosis.scores} if diagnosis else {}
-    return [scoring.result(f, scores) for f in frameworks]
 
 
 def kpi_options(case: Case) -> list:
@@ -110,7 +50,7 @@ def kpi_options(case: Case) -> list:
             label = _(
                 "%(kpi)s · survey baseline %(value)s",
                 kpi=label,
-                value=number(baselines[kpi.id]),
+                value=plain_text(baselines[kpi.id]),
             )
         options.append((kpi.id, label))
     return choices(options)
@@ -132,7 +72,7 @@ def render_page(
 ):
     """The diagnosis page; a form given is shown as sent (with its errors) instead of empty."""
     frameworks = frameworks_to_score(case, round_, diagnosis)
-    framework_results = results(frameworks, diagnosis)
+    framework_results = scoring.framework_results(frameworks, diagnosis)
     may_edit = editable(case, diagnosis) and bool(frameworks)
     reviewable = (
         diagnosis is not None
@@ -149,7 +89,7 @@ def render_page(
         "diagnosis": diagnosis,
         "state": diagnosis_state(diagnosis),
         "frameworks": frameworks,
-        "results": framework_results,
+        "framework_results": framework_results,
         "charts": {r.framework_id: radar_svg(r) for r in framework_results if r.categories},
         "scores": {s.item_id: s for s in diagnosis.scores} if diagnosis else {},
         "findings": findings,

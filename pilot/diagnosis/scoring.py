@@ -5,7 +5,7 @@ Maturity scale: item result = points × level ÷ 5, the level 1–5.
 """
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask_babel import gettext as _
 
@@ -42,11 +42,6 @@ def item_fraction(scale: str, percent: int | None, level: int | None) -> Decimal
 def band_of(framework: Framework, percent: int) -> dict | None:
     """The band descriptor a percentage falls in (band scale)."""
     return next((b for b in framework.levels if b["min"] <= percent <= b["max"]), None)
-
-
-def one_decimal(value: Decimal) -> str:
-    """Shown to one decimal, rounding halves up (as people round on paper)."""
-    return str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 @dataclass
@@ -98,3 +93,9 @@ def result(
         out.categories.append(Part(category.code, category.name, category_score, category.points))
         out.total += category_score
     return out
+
+
+def framework_results(frameworks: list[Framework], diagnosis) -> list[FrameworkResult]:
+    """Each framework's result from the diagnosis's scores (none when there is no diagnosis)."""
+    scores = {s.item_id: (s.percent, s.level) for s in diagnosis.scores} if diagnosis else {}
+    return [result(f, scores) for f in frameworks]

@@ -158,9 +158,8 @@ def save_scores(
     )
 
 
-def results(session: Session, diagnosis: Diagnosis) -> list[scoring.FrameworkResult]:
-    scores = {s.item_id: (s.percent, s.level) for s in diagnosis.scores}
-    return [scoring.result(f, scores) for f in frameworks_of(session, diagnosis)]
+def framework_results(session: Session, diagnosis: Diagnosis) -> list[scoring.FrameworkResult]:
+    return scoring.framework_results(frameworks_of(session, diagnosis), diagnosis)
 
 
 def add_finding(
@@ -327,7 +326,7 @@ def targets_of(session: Session, case: Case) -> list[WorkTarget]:
 
 def submit(session: Session, actor: User, diagnosis: Diagnosis) -> None:
     _editable(diagnosis)
-    incomplete = [r.name for r in results(session, diagnosis) if not r.complete]
+    incomplete = [r.name for r in framework_results(session, diagnosis) if not r.complete]
     if incomplete:
         raise DiagnosisError(
             _("Score every item before submitting: %(names)s.", names="、".join(incomplete))

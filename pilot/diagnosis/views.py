@@ -3,7 +3,8 @@
 Experts assigned to the case file it (the lead submits); staff return or accept it. The firm sees
 an accepted diagnosis only: a draft answers 404 to the firm, as a case they may not see does.
 
-What the page shows is in pages.py, its words in labels.py, the case page's card in section.py.
+What the page reads is in queries.py, what it shows in pages.py, its words in labels.py, the case
+page's card in sections.py.
 """
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
@@ -26,15 +27,10 @@ from pilot.diagnosis.forms import (
 )
 from pilot.diagnosis.labels import ROUND_LABELS
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
-from pilot.diagnosis.pages import (
-    FINDING_OWNER,
-    frameworks_to_score,
-    kpi_options,
-    load_diagnosis,
-    render_page,
-)
+from pilot.diagnosis.pages import kpi_options, render_page
+from pilot.diagnosis.queries import FINDING_OWNER, frameworks_to_score, load_diagnosis
 from pilot.extensions import db
-from pilot.files.store import FileRejected, save_upload
+from pilot.files.store import FileRejected, save_uploads
 from pilot.frameworks.models import Framework, Scale
 from pilot.permissions import can_read_diagnosis, get_case_or_404
 
@@ -143,10 +139,10 @@ def add_finding(case_id: int, round_: str):
             severity=form.severity.data,
         )
         if form.evidence.data:
-            save_upload(
+            save_uploads(
                 db.session,
                 current_user,
-                form.evidence.data,
+                [form.evidence.data],
                 owner_type=FINDING_OWNER,
                 owner_id=finding.id,
                 case_id=case.id,

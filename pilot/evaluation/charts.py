@@ -7,7 +7,7 @@ script, no external reference and no comment, and is set in the page's font stac
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 # B405: Edits pygal's own tree, parses nothing.
 from xml.etree import ElementTree  # nosec B405
@@ -19,6 +19,7 @@ from pygal.style import Style
 
 from pilot.diagnosis.charts import BRAND, FONT_STACK, INK, LINE, MUTED, wrap_label
 from pilot.diagnosis.scoring import FrameworkResult
+from pilot.numbers import decimal_float
 
 #: Baseline grey, and the actual's colour by whether the target is met.
 BASELINE, MET, NOT_MET = "#9aa5b1", "#2f855a", "#b7791f"
@@ -122,11 +123,6 @@ def _render(chart, title: str) -> Markup:
     chart.add_xml_filter(_tidy(title))
     # pygal escapes every label; the tree is tidied and carries no script.
     return Markup(chart.render(is_unicode=True))  # nosec
-
-
-def _one_decimal(value: Decimal) -> float:
-    """Rounded as the tables show it (halves up), so the bar's label matches the table."""
-    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -243,8 +239,8 @@ def grouped_bars_svg(
     # Bottom-up in pygal: reversed, so the first category is read at the top.
     ordered = list(reversed(categories))
     chart.x_labels = [c.name for c in ordered]
-    chart.add(words[0], [_one_decimal(c.before) for c in ordered])
-    chart.add(words[1], [_one_decimal(c.after) for c in ordered])
+    chart.add(words[0], [decimal_float(c.before) for c in ordered])
+    chart.add(words[1], [decimal_float(c.after) for c in ordered])
     return _render(chart, title)
 
 

@@ -1,13 +1,11 @@
 """Words and formatters the evaluation templates use (`L` in them)."""
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from flask_babel import lazy_gettext as _l
 
-from pilot.diagnosis import scoring
 from pilot.diagnosis.forms import DIRECTION_LABELS
 from pilot.diagnosis.models import DiagnosisStatus
 from pilot.evaluation import services
+from pilot.numbers import decimal_text, plain_text, signed_text
 
 ROUND_STATUS_LABELS = {
     DiagnosisStatus.DRAFT: _l("Draft"),
@@ -20,31 +18,6 @@ ASPECT_LABELS = {
     "timeliness": _l("Timeliness"),
     "usefulness": _l("Usefulness"),
 }
-TENTH = Decimal("0.1")
-
-
-def number(value: Decimal | None) -> str:
-    """A stored decimal without its padding zeros: 96.5000 → 96.5, 100.0000 → 100."""
-    if value is None:
-        return "—"
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "+0") else text
-
-
-def one_decimal(value: Decimal | None) -> str:
-    return "—" if value is None else scoring.one_decimal(value)
-
-
-def signed(value: Decimal | None) -> str:
-    """A difference to one decimal with its sign: +12.5, −3.0, 0.0."""
-    if value is None:
-        return "—"
-    rounded = value.quantize(TENTH, rounding=ROUND_HALF_UP)
-    if rounded > 0:
-        return f"+{rounded}"
-    if rounded < 0:
-        return f"−{-rounded}"
-    return "0.0"
 
 
 def labels() -> dict:
@@ -54,7 +27,7 @@ def labels() -> dict:
         "directions": DIRECTION_LABELS,
         "aspects": ASPECT_LABELS,
         "round_status": ROUND_STATUS_LABELS,
-        "number": number,
-        "one_decimal": one_decimal,
-        "signed": signed,
+        "number": plain_text,
+        "one_decimal": decimal_text,
+        "signed": signed_text,
     }

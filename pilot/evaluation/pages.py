@@ -1,14 +1,16 @@
 """The evaluation page: what this user may do there, the forms (blank, filled from what is
-saved, or a posted one back with its errors) and the charts."""
+saved, or a posted one back with its errors) and the charts; and the batch's results page."""
 
 from flask import render_template
 from flask_login import current_user
 
 from pilot.accounts.models import Role
+from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.diagnosis.models import DiagnosisStatus
 from pilot.evaluation import services
-from pilot.evaluation.changes import change_chart
+from pilot.evaluation.batch_results import batch_results
+from pilot.evaluation.before_after import change_chart
 from pilot.evaluation.forms import (
     ActualForm,
     AssessmentForm,
@@ -18,10 +20,13 @@ from pilot.evaluation.forms import (
     ReopenForm,
     VerdictForm,
 )
-from pilot.evaluation.labels import labels, number
+from pilot.evaluation.labels import labels
+from pilot.evaluation.models import Verdict
+from pilot.evaluation.queries import Stage6, TargetRow, load
 from pilot.evaluation.ratings import own_aggregate, rating_key, sees_case_ratings
-from pilot.evaluation.stage import Stage6, TargetRow, load
+from pilot.numbers import plain_text
 from pilot.permissions import can
+from pilot.stages import CLOSED, WITHDRAWN
 
 #: The final re-scoring's states in which the experts still work on it.
 RESCORE_OPEN = (DiagnosisStatus.DRAFT, DiagnosisStatus.RETURNED)
@@ -41,7 +46,7 @@ def _actual_form(row: TargetRow) -> ActualForm:
     return ActualForm(
         formdata=None,
         prefix=actual_prefix(row.target.id),
-        data={"actual": number(row.actual.actual), "period": row.actual.period}
+        data={"actual": plain_text(row.actual.actual), "period": row.actual.period}
         if row.actual
         else {},
     )
@@ -143,3 +148,15 @@ def render_page(
     if may["reopen"]:
         context["reopen_form"] = reopen_form or ReopenForm(formdata=None, prefix="reopen")
     return render_template("evaluation/show.html", **context), status
+
+
+def render_batch_results(batch: Batch):
+    return render_template(
+        "evaluation/batch_results.html",
+        batch=batch,
+        L=labels(),
+        CLOSED=CLOSED,
+        WITHDRAWN=WITHDRAWN,
+        Verdict=Verdict,
+        **batch_results(batch),
+    )

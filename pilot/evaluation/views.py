@@ -7,11 +7,12 @@ the actuals and, of ratings, only their own aggregate over the cases they served
 firm's); staff see everything. The services refuse stage 6 input until the stages it needs
 (the plan, the training) are done; closing archives the final report as it commits.
 
-What the pages show is built elsewhere: `stage` (one case's stage 6), `pages` (the evaluation
-page), `section` (the case page's card), `results` (the batch's results).
+What the pages show is built elsewhere: `queries` (one case's stage 6), `pages` (the evaluation
+page and the batch's results page), `sections` (the case page's card), `batch_results` (what the
+batch's results page reads).
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -23,7 +24,7 @@ from pilot.cases.models import Case
 from pilot.cases.services import CaseError, close_case, reopen_case
 from pilot.database import today
 from pilot.diagnosis.models import WorkTarget
-from pilot.evaluation import services
+from pilot.evaluation import pages, services
 from pilot.evaluation.forms import (
     ActualForm,
     AssessmentForm,
@@ -33,15 +34,12 @@ from pilot.evaluation.forms import (
     ReopenForm,
     VerdictForm,
 )
-from pilot.evaluation.labels import labels
-from pilot.evaluation.models import KpiActual, Verdict
+from pilot.evaluation.models import KpiActual
 from pilot.evaluation.pages import actual_prefix, rating_prefix, render_page
-from pilot.evaluation.results import batch_summary
-from pilot.evaluation.stage import ACTUAL_OWNER, seen_stamp
+from pilot.evaluation.queries import ACTUAL_OWNER, seen_stamp
 from pilot.extensions import db
-from pilot.files.store import FileRejected, save_upload
+from pilot.files.store import FileRejected, save_uploads
 from pilot.permissions import get_case_or_404, require
-from pilot.stages import CLOSED, WITHDRAWN
 
 bp = Blueprint("evaluation", __name__)
 
@@ -117,10 +115,10 @@ def enter_actual(case_id: int, target_id: int):
             note=form.note.data or "",
         )
         if form.evidence.data:
-            save_upload(
+            save_uploads(
                 db.session,
                 current_user,
-                form.evidence.data,
+                [form.evidence.data],
                 owner_type=ACTUAL_OWNER,
                 owner_id=row.id,
                 case_id=case.id,
@@ -301,12 +299,4 @@ def reopen(case_id: int):
 @require("view_expert_ratings")
 def batch_results(batch_id: int):
     batch = db.get_or_abort(Batch, batch_id)
-    return render_template(
-        "evaluation/batch_results.html",
-        batch=batch,
-        L=labels(),
-        CLOSED=CLOSED,
-        WITHDRAWN=WITHDRAWN,
-        Verdict=Verdict,
-        **batch_summary(batch),
-    )
+    return pages.render_batch_results(batch)

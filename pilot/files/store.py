@@ -24,7 +24,11 @@ from pilot.files.models import StoredFile
 
 
 class FileRejected(ValueError):
-    """The upload is refused; the message is for the user."""
+    """The upload is refused; the message is for the user, `name` the file's when known."""
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class KindNotAllowed(FileRejected):
@@ -138,23 +142,10 @@ def _write(data: bytes) -> tuple[str, Path]:
     return key, path
 
 
-def save_upload(
-    session: Session,
-    actor: User,
-    upload: FileStorage,
-    *,
-    owner_type: str,
-    owner_id: int,
-    case_id: int | None = None,
-    batch_id: int | None = None,
-    content_types: Collection[str] | None = None,
-) -> StoredFile:
-    """Check and keep an uploaded file for an owner; the same name again adds a version.
-
-    Raises FileRejected (nothing written) when the file is empty, too large or not an allowed kind:
-    one the store keeps, and one of `content_types` when the owner takes only those
-    (KindNotAllowed).
-    """
+def _checked(upload: FileStorage, content_types: Collection[str] | None) -> tuple[bytes, Kind]:
+    """The upload's bytes and kind; FileRejected when it is empty, too large or not an allowed
+    kind: one the store keeps, and one of `content_types` when the owner takes only those
+    (KindNotAllowed)."""
     cap = current_app.config["MAX_UPLOAD_BYTES"]
     data = _read_capped(upload, cap)
     if not data:
@@ -173,6 +164,91 @@ def save_upload(
         )
     if content_types is not None and kind.content_type not in content_types:
         raise KindNotAllowed(_("This kind of file cannot be added here."))
+    return data, kind
+
+
+def save_upload(
+    session: Session,
+    actor: User,
+    upload: FileStorage,
+    *,
+    owner_type: str,
+    owner_id: int,
+    case_id: int | None = None,
+    batch_id: int | None = None,
+    content_types: Collection[str] | None = None,
+) -> StoredFile:
+    """Check and keep an uploaded file for an owner; the same name again adds a version.
+
+    Raises FileRejected (nothing written) when the file is refused (see _checked).
+    """
+    data, kind = _checked(upload, content_types)
+    return _keep(
+        session,
+        actor,
+        upload,
+        data,
+        kind,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        case_id=case_id,
+        batch_id=batch_id,
+    )
+
+
+def save_uploads(
+    session: Session,
+    actor: User,
+    uploads: list[FileStorage],
+    *,
+    owner_type: str,
+    owner_id: int,
+    case_id: int | None = None,
+    batch_id: int | None = None,
+    content_types: Collection[str] | None = None,
+) -> list[StoredFile]:
+    """Keep the files of one upload for an owner, each under a distinct name (distinct_names).
+
+    Every file is checked before any is written: when one is refused, FileRejected (or
+    KindNotAllowed) names it, with its `name` set, and nothing is kept.
+    """
+    distinct_names(uploads)
+    checked = []
+    for upload in uploads:
+        shown = upload.filename
+        try:
+            checked.append((upload, *_checked(upload, content_types)))
+        except FileRejected as error:
+            raise type(error)(f"{shown}: {error}", name=shown) from error
+    return [
+        _keep(
+            session,
+            actor,
+            upload,
+            data,
+            kind,
+            owner_type=owner_type,
+            owner_id=owner_id,
+            case_id=case_id,
+            batch_id=batch_id,
+        )
+        for upload, data, kind in checked
+    ]
+
+
+def _keep(
+    session: Session,
+    actor: User,
+    upload: FileStorage,
+    data: bytes,
+    kind: Kind,
+    *,
+    owner_type: str,
+    owner_id: int,
+    case_id: int | None,
+    batch_id: int | None,
+) -> StoredFile:
+    """Write checked bytes and record them; the same name again adds a version."""
     name = clean_name(upload.filename, kind)
     previous = session.exec(
         select(StoredFile).where(

@@ -1,10 +1,16 @@
 """Forms of the follow-up service plan: its text, actions, target revisions and staff's review."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
-from pilot.forms import AppForm, FiniteDecimal, in_pilot_years, parsed, strip
+from pilot.diagnosis.labels import short
+from pilot.diagnosis.models import Finding, WorkTarget
+from pilot.diagnosis.services import SEVERITY_LABELS
+from pilot.forms import AppForm, FiniteDecimal, choices, in_pilot_years, parsed, strip
+from pilot.numbers import plain_text
+from pilot.plan.models import FollowUpPlan
 
 TEXT_MAX = 5000
 #: plan_action.owner holds 100 characters.
@@ -109,3 +115,43 @@ class ReviewForm(AppForm):
 
 class ButtonForm(AppForm):
     """An action button that carries only the CSRF token (submit, remove, new version)."""
+
+
+def action_form(carried: list[Finding], **kwargs) -> PlanActionForm:
+    form = PlanActionForm(prefix="action", **kwargs)
+    form.finding_id.choices = choices(
+        [(0, _("— none: an action of its own —"))]
+        + [
+            (f.id, f"[{SEVERITY_LABELS.get(f.severity, f.severity)}] {short(f.description)}")
+            for f in carried
+        ]
+    )
+    return form
+
+
+def revision_form(targets: list[WorkTarget], **kwargs) -> RevisionForm:
+    form = RevisionForm(prefix="revision", **kwargs)
+    form.target_id.choices = choices(
+        [(0, "—")]
+        + [
+            (
+                t.id,
+                _(
+                    "%(name)s: %(target)s %(unit)s by %(date)s",
+                    name=t.name,
+                    target=plain_text(t.target),
+                    unit=t.unit,
+                    date=t.target_date.isoformat(),
+                ),
+            )
+            for t in targets
+        ]
+    )
+    return form
+
+
+def seen_token(plan: FollowUpPlan) -> str:
+    """What staff looked at: the version and its submission. A plan returned and submitted
+    again meanwhile has another token, so a decision is never taken on a page gone stale."""
+    stamp = plan.submitted_at.isoformat() if plan.submitted_at else ""
+    return f"{plan.version}@{stamp}"

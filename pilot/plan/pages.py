@@ -1,33 +1,31 @@
-"""What the plan pages show: the versions, who wrote and approved them, the findings and targets
-they refer to, and the forms bound to the case."""
+"""What the plan pages show: the versions with the findings and targets they refer to, their
+words, and the working page."""
 
 from dataclasses import dataclass
 
 from flask import render_template
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlmodel import select
 
-from pilot.accounts.models import User
 from pilot.cases.models import Case
 from pilot.diagnosis.forms import DIRECTION_LABELS
-from pilot.diagnosis.labels import number, short
-from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Finding, Round, WorkTarget
+from pilot.diagnosis.models import Finding
 from pilot.diagnosis.services import SEVERITY_LABELS, targets_of
 from pilot.extensions import db
-from pilot.forms import choices
+from pilot.numbers import plain_text
 from pilot.permissions import can
-from pilot.plan import services
+from pilot.plan import queries, services
 from pilot.plan.forms import (
     ButtonForm,
-    PlanActionForm,
     PlanTextForm,
     ReturnForm,
     ReviewForm,
-    RevisionForm,
+    action_form,
+    revision_form,
+    seen_token,
 )
 from pilot.plan.models import FollowUpPlan, PlanStatus
+from pilot.plan.queries import baseline_accepted, in_force, versions_of
 
 STATUS_LABELS = {
     PlanStatus.DRAFT: _l("Draft"),
@@ -66,38 +64,11 @@ def labels() -> dict:
         "status": STATUS_LABELS,
         "severity": SEVERITY_LABELS,
         "direction": DIRECTION_LABELS,
-        "number": number,
+        "number": plain_text,
     }
 
 
 # Loading ----------------------------------------------------------------------------------------
-
-
-def versions_of(case: Case) -> list[FollowUpPlan]:
-    """Every version, newest first, with actions and revisions (three queries)."""
-    return services.versions_of(db.session, case)
-
-
-def in_force(versions: list[FollowUpPlan]) -> FollowUpPlan | None:
-    return next((v for v in versions if v.status == PlanStatus.APPROVED), None)
-
-
-def baseline_accepted(case: Case) -> bool:
-    status = db.session.exec(
-        select(Diagnosis.status).where(
-            Diagnosis.case_id == case.id, Diagnosis.round == Round.BASELINE
-        )
-    ).first()
-    return status == DiagnosisStatus.ACCEPTED
-
-
-def _people(versions: list[FollowUpPlan]) -> dict[int, User]:
-    """Who drafted and who approved each version, in one query."""
-    ids = {v.created_by_id for v in versions} | {v.approved_by_id for v in versions}
-    ids.discard(None)
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.exec(select(User).where(User.id.in_(ids))).all()}
 
 
 def details(case: Case, versions: list[FollowUpPlan], drafting: bool = False) -> dict:
@@ -113,54 +84,11 @@ def details(case: Case, versions: list[FollowUpPlan], drafting: bool = False) ->
     targets = targets_of(db.session, case) if has_revisions or drafting else []
     return {
         "L": labels(),
-        "people": _people(versions),
+        "people": queries.people(versions),
         "carried": carried,
         "findings": {f.id: f for f in carried},
         "targets": {t.id: t for t in targets},
     }
-
-
-def seen_token(plan: FollowUpPlan) -> str:
-    """What staff looked at: the version and its submission. A plan returned and submitted
-    again meanwhile has another token, so a decision is never taken on a page gone stale."""
-    stamp = plan.submitted_at.isoformat() if plan.submitted_at else ""
-    return f"{plan.version}@{stamp}"
-
-
-# Forms bound to the case ------------------------------------------------------------------------
-
-
-def action_form(carried: list[Finding], **kwargs) -> PlanActionForm:
-    form = PlanActionForm(prefix="action", **kwargs)
-    form.finding_id.choices = choices(
-        [(0, _("— none: an action of its own —"))]
-        + [
-            (f.id, f"[{SEVERITY_LABELS.get(f.severity, f.severity)}] {short(f.description)}")
-            for f in carried
-        ]
-    )
-    return form
-
-
-def revision_form(targets: list[WorkTarget], **kwargs) -> RevisionForm:
-    form = RevisionForm(prefix="revision", **kwargs)
-    form.target_id.choices = choices(
-        [(0, "—")]
-        + [
-            (
-                t.id,
-                _(
-                    "%(name)s: %(target)s %(unit)s by %(date)s",
-                    name=t.name,
-                    target=number(t.target),
-                    unit=t.unit,
-                    date=t.target_date.isoformat(),
-                ),
-            )
-            for t in targets
-        ]
-    )
-    return form
 
 
 # The working page -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ version 1, and after an approval "start a new version" opens a copy that needs a
 A submitted or approved version is frozen for everyone. Every version stays readable; the firm
 sees approved versions only: any other answers 404 to it, as a case it may not see does.
 
-What the pages show is in pages.py, the case page's card in section.py.
+What the pages read is in queries.py, what they show in pages.py, the case page's card in
+sections.py.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -18,17 +19,18 @@ from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
 from pilot.permissions import can, can_read_plan_version, get_case_or_404
 from pilot.plan import services
-from pilot.plan.forms import ButtonForm, PlanTextForm, ReturnForm, ReviewForm
-from pilot.plan.models import FollowUpPlan, PlanStatus
-from pilot.plan.pages import (
+from pilot.plan.forms import (
+    ButtonForm,
+    PlanTextForm,
+    ReturnForm,
+    ReviewForm,
     action_form,
-    details,
-    in_force,
-    render_page,
     revision_form,
     seen_token,
-    versions_of,
 )
+from pilot.plan.models import FollowUpPlan, PlanStatus
+from pilot.plan.pages import details, render_page
+from pilot.plan.queries import in_force, versions_of
 
 bp = Blueprint("plan", __name__)
 

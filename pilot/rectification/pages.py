@@ -7,19 +7,16 @@ from datetime import date
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
-from sqlmodel import func, select
+from sqlmodel import select
 
 from pilot.accounts.models import User
-from pilot.batches.models import Batch
-from pilot.cases.models import Case, ExpertAssignment
-from pilot.database import local_zone, today
+from pilot.accounts.queries import people_by_id
+from pilot.cases.models import Case
+from pilot.database import today
 from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
-from pilot.files.models import StoredFile
-from pilot.firms.models import Firm
 from pilot.frameworks.models import FrameworkItem
-from pilot.permissions import can, may_act_somewhere, visible_cases_query
+from pilot.permissions import can, may_act_somewhere
 from pilot.rectification import services
 from pilot.rectification.forms import (
     AddItemForm,
@@ -31,9 +28,7 @@ from pilot.rectification.forms import (
     WorkForm,
 )
 from pilot.rectification.models import ItemNote, ItemStatus, RectificationItem
-
-#: StoredFile.owner_type of an item's evidence.
-EVIDENCE = "item"
+from pilot.rectification.queries import evidence_counts, queue_entries
 
 #: The checklist's groups, in the order a firm acts on them: what was returned needs its action
 #: first, then what is still to do, then what waits for the expert, then what is finished.
@@ -82,18 +77,6 @@ def labels() -> dict:
     return {"status_labels": services.ITEM_STATUS_LABELS, "severity_labels": SEVERITY_LABELS}
 
 
-def _evidence_counts(case_id: int) -> dict[int, int]:
-    """Current evidence files per item of the case, in one grouped query."""
-    return dict(
-        db.session.exec(
-            select(StoredFile.owner_id, func.count())
-            .where(StoredFile.case_id == case_id, StoredFile.owner_type == EVIDENCE)
-            .where(StoredFile.is_current)
-            .group_by(StoredFile.owner_id)
-        ).all()
-    )
-
-
 def row(item: RectificationItem, evidence: int, on: date) -> Row:
     overdue = services.is_overdue(item, on)
     return Row(item, overdue, (on - item.due_date).days if overdue else 0, evidence)
@@ -105,7 +88,7 @@ def row(item: RectificationItem, evidence: int, on: date) -> Row:
 def render_checklist(case: Case, add_form: AddItemForm | None = None, status: int = 200):
     on = today()
     items = services.items_of(db.session, case.id)
-    evidence = _evidence_counts(case.id)
+    evidence = evidence_counts(case.id)
     rows = [row(item, evidence.get(item.id, 0), on) for item in items]
     groups = []
     for code, label, statuses in GROUPS:
@@ -153,8 +136,7 @@ def render_item(
     ).all()
     people_ids = {item.created_by_id, item.verified_by_id}
     people_ids |= {n.author_id for n in notes} | {f.uploaded_by_id for f in evidence}
-    people_ids.discard(None)
-    people = {u.id: u for u in db.session.exec(select(User).where(User.id.in_(people_ids))).all()}
+    people = people_by_id(db.session, people_ids)
     framework_item = (
         db.session.get(FrameworkItem, item.framework_item_id) if item.framework_item_id else None
     )
@@ -188,47 +170,13 @@ def render_item(
     return render_template("rectification/show.html", **context), status
 
 
-# The verification queue -------------------------------------------------------------------------
-
-
-def queue_entries(user: User) -> list[dict]:
-    """Submitted items of the cases the user sees, still in the pilot, oldest submission first,
-    each with its case, firm, batch, current evidence and days waiting."""
-    visible = visible_cases_query(user).with_only_columns(Case.id)
-    rows = db.session.exec(
-        select(RectificationItem, Case, Firm, Batch)
-        .join(Case, Case.id == RectificationItem.case_id)
-        .join(Firm, Firm.id == Case.firm_id)
-        .join(Batch, Batch.id == Case.batch_id)
-        .where(RectificationItem.status == ItemStatus.SUBMITTED)
-        .where(Case.id.in_(visible))
-        .where(Case.withdrawn_at.is_(None), Case.closed_at.is_(None))
-        .options(selectinload(Case.assignments).selectinload(ExpertAssignment.expert))
-        .order_by(RectificationItem.submitted_at, RectificationItem.id)
-    ).all()
-    ids = [item.id for item, *_rest in rows]
-    evidence: dict[int, list[StoredFile]] = {}
-    if ids:
-        for stored in db.session.exec(
-            select(StoredFile)
-            .where(StoredFile.owner_type == EVIDENCE, StoredFile.owner_id.in_(ids))
-            .where(StoredFile.is_current)
-            .order_by(StoredFile.id)
-        ).all():
-            evidence.setdefault(stored.owner_id, []).append(stored)
-    on, zone = today(), local_zone()
-    return [
-        {
-            "item": item,
-            "case": case,
-            "firm": firm,
-            "batch": batch,
-            "evidence": evidence.get(item.id, []),
-            # Never negative, should the clock and a pinned "today" disagree (the demo).
-            "waiting": max((on - item.submitted_at.astimezone(zone).date()).days, 0)
-            if item.submitted_at
-            else 0,
-            "may_verify": can(user, "verify_item", case),
-        }
-        for item, case, firm, batch in rows
-    ]
+def render_queue(user: User):
+    """Submitted items waiting for an expert, with the forms to verify or return each."""
+    return render_template(
+        "rectification/queue.html",
+        L=labels(),
+        overseeing=user.is_staff,
+        entries=queue_entries(user),
+        verify_form=VerifyForm(formdata=None, back="queue"),
+        return_form=ReturnForm(formdata=None, back="queue"),
+    )

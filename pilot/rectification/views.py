@@ -1,9 +1,10 @@
 """The rectification checklist (整改清单): the firm's work and evidence, the experts' check.
 
-What the pages show is in pages.py, the case page's card in section.py.
+What the pages read is in queries.py, what they show in pages.py, the case page's card in
+sections.py.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -11,7 +12,7 @@ from flask_login import current_user, login_required
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
-from pilot.files.store import FileRejected, distinct_names, save_upload
+from pilot.files.store import FileRejected, save_uploads
 from pilot.permissions import can_see_verification_queue, get_case_or_404
 from pilot.rectification import services
 from pilot.rectification.forms import (
@@ -25,13 +26,12 @@ from pilot.rectification.forms import (
 )
 from pilot.rectification.models import RectificationItem
 from pilot.rectification.pages import (
-    EVIDENCE,
     WORK_FIELDS,
-    labels,
-    queue_entries,
     render_checklist,
     render_item,
+    render_queue,
 )
+from pilot.rectification.queries import EVIDENCE
 
 bp = Blueprint("rectification", __name__)
 
@@ -138,22 +138,16 @@ def upload(item_id: int):
     if not form.validate_on_submit():
         return render_item(item, case, evidence_form=form, status=400)
     uploads = form.chosen()
-    distinct_names(uploads)
     try:
         services.started(db.session, current_user, item)
-        for upload in uploads:
-            shown = upload.filename
-            try:
-                save_upload(
-                    db.session,
-                    current_user,
-                    upload,
-                    owner_type=EVIDENCE,
-                    owner_id=item.id,
-                    case_id=case.id,
-                )
-            except FileRejected as error:
-                raise FileRejected(f"{shown}: {error}") from error
+        save_uploads(
+            db.session,
+            current_user,
+            uploads,
+            owner_type=EVIDENCE,
+            owner_id=item.id,
+            case_id=case.id,
+        )
     except services.ItemError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -281,11 +275,4 @@ def queue():
     case (read-only here) to follow up on experts."""
     if not can_see_verification_queue(current_user):
         abort(404)
-    return render_template(
-        "rectification/queue.html",
-        L=labels(),
-        overseeing=current_user.is_staff,
-        entries=queue_entries(current_user),
-        verify_form=VerifyForm(formdata=None, back="queue"),
-        return_form=ReturnForm(formdata=None, back="queue"),
-    )
+    return render_queue(current_user)

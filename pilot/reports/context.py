@@ -16,11 +16,11 @@ from pilot import reference
 from pilot.cases.models import Case, ExpertAssignment
 from pilot.diagnosis import services as diagnosis
 from pilot.diagnosis.models import Round
-from pilot.diagnosis.scoring import one_decimal
 from pilot.frameworks.models import FrameworkItem
 from pilot.kpis.models import Kpi
-from pilot.reports import results
-from pilot.reports.results import local, num
+from pilot.numbers import decimal_text, plain_text
+from pilot.reports import sections
+from pilot.reports.sections import local
 from pilot.stages import STATUS_LABELS, Progress, current_label, progress_of
 from pilot.survey.services import WEAK_AREAS, survey_of
 
@@ -83,11 +83,11 @@ def build(session: Session, case_id: int, today: date) -> Report:
     )
     report.survey = _survey(session, case)
     _diagnosis(session, case, report)
-    report.items = results.items_section(session, case)
-    report.training = results.training_section(session, case)
-    report.plan = results.plan_section(session, case)
-    report.targets, report.evaluation = results.evaluation_section(session, case, report.items)
-    report.sign_offs = results.sign_offs(session, case)
+    report.items = sections.items_section(session, case)
+    report.training = sections.training_section(session, case)
+    report.plan = sections.plan_section(session, case)
+    report.targets, report.evaluation = sections.evaluation_section(session, case, report.items)
+    report.sign_offs = sections.sign_offs(session, case)
     return report
 
 
@@ -99,9 +99,9 @@ def _firm(case: Case) -> dict[str, Any]:
         "district": reference.district_name(f.district),
         "industry": reference.industry_name(f.industry_code),
         "mujun": f"{f.mujun_class}（{f.mujun_year}）",
-        "land": num(f.land_mu),
+        "land": plain_text(f.land_mu, 2),
         "employees": f.employees or "—",
-        "revenue": num(f.revenue),
+        "revenue": plain_text(f.revenue, 2),
         "address": f.address,
         "contacts": [c for c in f.contacts if c.get("name")],
         "certifications": [str(reference.CERTIFICATIONS.get(c, c)) for c in f.certifications],
@@ -138,7 +138,7 @@ def _survey(session: Session, case: Case) -> dict[str, Any] | None:
         "baselines": [
             {
                 "name": kpis[b.kpi_id].name_zh,
-                "value": num(b.value, 4),
+                "value": plain_text(b.value, 4),
                 "unit": kpis[b.kpi_id].unit,
                 "period": b.period,
             }
@@ -155,20 +155,20 @@ def _diagnosis(session: Session, case: Case, report: Report) -> None:
     if baseline is None or not baseline.is_accepted:
         return
     items = {i.id: i for i in session.exec(select(FrameworkItem)).all()}
-    for result in diagnosis.results(session, baseline):
+    for result in diagnosis.framework_results(session, baseline):
         report.diagnosis.append(
             {
                 "name": result.name,
-                "total": one_decimal(result.total),
-                "max": num(result.max),
-                "percent": one_decimal(result.percent),
+                "total": decimal_text(result.total),
+                "max": plain_text(result.max, 2),
+                "percent": decimal_text(result.percent),
                 "categories": [
                     {
                         "code": c.code,
                         "name": c.name,
-                        "score": one_decimal(c.score),
-                        "max": num(c.max),
-                        "percent": one_decimal(c.percent),
+                        "score": decimal_text(c.score),
+                        "max": plain_text(c.max, 2),
+                        "percent": decimal_text(c.percent),
                     }
                     for c in result.categories
                 ],

@@ -25,16 +25,13 @@ NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 #: Rows the baseline table may post (the catalogue has a dozen KPIs).
 MAX_ROWS = 200
 
+#: The answers a SurveyError may point at; other errors are shown above the form.
+ANSWER_FIELDS = ("systems", "other_systems", "weak_areas", "pain_points", "wanted_help")
+
 
 def kpi_name(kpi: Kpi) -> str:
     locale = get_locale()
     return kpi.name_zh if locale is None or locale.language == "zh" else kpi.name_en
-
-
-def plain_number(value: Decimal) -> str:
-    """A stored value as typed: 98.5, not 98.5000 or 9.85E+1."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def parse_number(text: str | None) -> Decimal | None:

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlmodel import Session, select
+from werkzeug.datastructures import FileStorage
 
 from pilot.accounts.models import User
 from pilot.audit.services import log, snapshot
@@ -12,6 +13,7 @@ from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import local_zone
 from pilot.diagnosis.models import Diagnosis, Finding
+from pilot.files.store import save_uploads
 from pilot.survey.services import WEAK_AREAS
 from pilot.training.models import (
     Attendance,
@@ -212,3 +214,21 @@ def sessions_of(session: Session, batch_id: int, since: datetime | None = None):
     if since:
         query = query.where(TrainingSession.starts_at >= since)
     return session.exec(query.order_by(TrainingSession.starts_at)).all()
+
+
+#: StoredFile.owner_type of a session's materials (batch-wide files).
+MATERIAL_TYPE = "training"
+
+
+def save_materials(
+    session: Session, actor: User, training: TrainingSession, uploads: list[FileStorage]
+) -> None:
+    """Keep the uploaded files; FileRejected (naming the file) when one is refused."""
+    save_uploads(
+        session,
+        actor,
+        uploads,
+        owner_type=MATERIAL_TYPE,
+        owner_id=training.id,
+        batch_id=training.batch_id,
+    )

@@ -4,8 +4,8 @@ materials, and experts' one-to-one coaching records.
 Staff see and manage every session. Anyone else sees a batch's calendar only with a case of the
 batch in sight: an expert sees all of the batch's sessions, a firm user the sessions its firm was
 invited to or attended (permissions.py). Firm names, findings and attendance are shown only for the
-cases the user may see. What the pages show is in pages.py, the session form's choices in
-session_form.py, materials in materials.py, the case page's card in section.py.
+cases the user may see. What the pages read is in queries.py, what they show in pages.py, the
+session form's choices in forms.py, the case page's card in sections.py.
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -18,27 +18,19 @@ from pilot.database import today
 from pilot.extensions import db
 from pilot.files.store import FileRejected
 from pilot.permissions import (
-    can,
     get_case_or_404,
     get_training_session_or_404,
     require,
     sees_every_session,
     training_case_ids,
 )
-from pilot.training import services
-from pilot.training.forms import CoachingForm
-from pilot.training.materials import materials, save_materials
+from pilot.training import pages, services
+from pilot.training.forms import CoachingForm, session_fields, session_form, sheet_form
 from pilot.training.models import TrainingSession
-from pilot.training.pages import (
-    area_labels,
-    calendar_rows,
-    firms_meeting_requirement,
-    render_show,
-    sheet,
-    sheet_form,
-    sheet_open,
-)
-from pilot.training.session_form import session_fields, session_form
+from pilot.training.pages import render_show
+from pilot.training.queries import sheet
+from pilot.training.services import save_materials
+from pilot.training.times import sheet_open
 
 bp = Blueprint("training", __name__)
 
@@ -55,14 +47,7 @@ def calendar(batch_id: int):
     batch = db.get_or_abort(Batch, batch_id)
     case_ids = training_case_ids(batch.id)
     firm_view = not sees_every_session(current_user)
-    return render_template(
-        "training/calendar.html",
-        batch=batch,
-        rows=calendar_rows(batch, case_ids, firm_view),
-        firm_view=firm_view,
-        met=firms_meeting_requirement(batch) if can(current_user, "manage_training") else None,
-        area_labels=area_labels,
-    )
+    return pages.render_calendar(batch, case_ids, firm_view)
 
 
 # Creating and changing a session ----------------------------------------------------------------
@@ -83,7 +68,7 @@ def _session_page(batch: Batch, training: TrainingSession | None):
                 finding_ids=list(form.finding_ids.data or []),
                 **fields,
             )
-            save_materials(saved, form.chosen_materials())
+            save_materials(db.session, current_user, saved, form.chosen_materials())
         except services.TrainingError as error:
             db.session.rollback()
             form[error.field if error.field in FORM_FIELDS else "topic"].errors.append(str(error))
@@ -100,13 +85,7 @@ def _session_page(batch: Batch, training: TrainingSession | None):
             )
             return redirect(url_for("training.show", session_id=saved.id))
     status = 400 if request.method == "POST" else 200
-    return render_template(
-        "training/form.html",
-        batch=batch,
-        training=training,
-        form=form,
-        materials=materials(training),
-    ), status
+    return pages.render_session_form(batch, training, form, status)
 
 
 @bp.route("/batches/<int:batch_id>/training/new", methods=["GET", "POST"])

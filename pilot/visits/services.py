@@ -1,23 +1,19 @@
-"""Logging on-site visits, the firm's confirmation or dispute, and hours against hours bought."""
+"""Logging on-site visits and their photos, and the firm's confirmation or dispute."""
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlmodel import Session, select
+from sqlmodel import Session
 from werkzeug.datastructures import FileStorage
 
 from pilot.accounts.models import Role, User
 from pilot.audit.services import log, snapshot
-from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import utcnow
 from pilot.files.models import StoredFile
-from pilot.files.store import FileRejected, KindNotAllowed, distinct_names, save_upload
-from pilot.firms.models import Firm
-from pilot.visits.models import Visit, VisitExpert, VisitStatus
+from pilot.files.store import FileRejected, KindNotAllowed, save_uploads
+from pilot.visits.models import Visit, VisitStatus
 
 #: The owner type of a visit's photos in the file store, and the kinds a photo may be.
 PHOTO_TYPE = "visit"
@@ -79,31 +75,23 @@ def add_photos(
     session: Session, actor: User, visit: Visit, uploads: list[FileStorage]
 ) -> list[StoredFile]:
     """Keep photos of the visit: JPEG or PNG images only. Raises FileRejected naming the file."""
-    distinct_names(uploads)
     if visit.id is None:
         session.flush()
-    stored = []
-    for upload in uploads:
-        shown = upload.filename
-        try:
-            stored.append(
-                save_upload(
-                    session,
-                    actor,
-                    upload,
-                    owner_type=PHOTO_TYPE,
-                    owner_id=visit.id,
-                    case_id=visit.case_id,
-                    content_types=PHOTO_CONTENT_TYPES,
-                )
-            )
-        except KindNotAllowed as error:
-            raise FileRejected(
-                _("%(name)s is not a photo: only JPEG or PNG images can be added.", name=shown)
-            ) from error
-        except FileRejected as error:
-            raise FileRejected(f"{shown}: {error}") from error
-    return stored
+    try:
+        return save_uploads(
+            session,
+            actor,
+            uploads,
+            owner_type=PHOTO_TYPE,
+            owner_id=visit.id,
+            case_id=visit.case_id,
+            content_types=PHOTO_CONTENT_TYPES,
+        )
+    except KindNotAllowed as error:
+        raise FileRejected(
+            _("%(name)s is not a photo: only JPEG or PNG images can be added.", name=error.name),
+            name=error.name,
+        ) from error
 
 
 def confirms_for_the_firm(user: User) -> bool:
@@ -157,44 +145,3 @@ def dispute_visit(session: Session, actor: User, visit: Visit, comment: str) -> 
         after={"status": visit.status},
         public=True,
     )
-
-
-@dataclass
-class HoursRow:
-    label: str
-    confirmed: Decimal
-    pending: Decimal
-
-
-def hours_summary(session: Session, batch: Batch) -> dict[str, list[HoursRow] | Decimal]:
-    """Visit hours of a batch per expert and per firm; confirmed hours count as delivered.
-
-    An expert's hours are the visit's hours for every expert present (each expert's time is
-    bought); the firm's are the visit's hours once.
-    """
-    confirmed = sa.case((Visit.status == VisitStatus.CONFIRMED, Visit.hours), else_=0)
-    pending = sa.case((Visit.status != VisitStatus.CONFIRMED, Visit.hours), else_=0)
-    in_batch = select(Case.id).where(Case.batch_id == batch.id)
-    per_expert = session.exec(
-        select(User.display_name, sa.func.sum(confirmed), sa.func.sum(pending))
-        .join(VisitExpert, VisitExpert.expert_id == User.id)
-        .join(Visit, Visit.id == VisitExpert.visit_id)
-        .where(Visit.case_id.in_(in_batch))
-        .group_by(User.id, User.display_name)
-        .order_by(User.display_name)
-    ).all()
-    per_firm = session.exec(
-        select(Firm.name, sa.func.sum(confirmed), sa.func.sum(pending))
-        .join(Case, Case.firm_id == Firm.id)
-        .join(Visit, Visit.case_id == Case.id, isouter=True)  # firms without a visit show 0
-        .where(Case.batch_id == batch.id)
-        .group_by(Firm.id, Firm.name)
-        .order_by(Firm.name)
-    ).all()
-    experts = [HoursRow(n, Decimal(c or 0), Decimal(p or 0)) for n, c, p in per_expert]
-    return {
-        "experts": experts,
-        "firms": [HoursRow(n, Decimal(c or 0), Decimal(p or 0)) for n, c, p in per_firm],
-        "delivered": sum((r.confirmed for r in experts), Decimal(0)),
-        "bought": batch.expert_hours_bought,
-    }

@@ -1,45 +1,23 @@
 """On-site visits: experts log them, the firm confirms or disputes, staff see hours delivered."""
 
-from decimal import Decimal
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
-from pilot.accounts.models import User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
-from pilot.files.models import StoredFile
 from pilot.files.store import FileRejected
 from pilot.forms import choices
 from pilot.permissions import get_case_or_404, require
-from pilot.visits import services
+from pilot.visits import pages, services
 from pilot.visits.forms import ConfirmVisitForm, DisputeVisitForm, VisitForm
-from pilot.visits.models import Visit, VisitStatus
+from pilot.visits.models import Visit
 
 bp = Blueprint("visits", __name__)
-
-
-def case_section(case: Case) -> dict | None:
-    """What the case page shows of this feature: {"template": ..., **data}, or None."""
-    visits = db.session.exec(
-        select(Visit)
-        .where(Visit.case_id == case.id)
-        .options(selectinload(Visit.experts))
-        .order_by(Visit.visit_date.desc(), Visit.id.desc())
-    ).all()
-    return {
-        "template": "visits/_section.html",
-        "visits": visits,
-        "confirmed_hours": sum(
-            (v.hours for v in visits if v.status == VisitStatus.CONFIRMED), Decimal(0)
-        ),
-        "awaiting": sum(1 for v in visits if v.status == VisitStatus.LOGGED),
-    }
 
 
 # Logging a visit --------------------------------------------------------------------------------
@@ -98,35 +76,11 @@ def _load(visit_id: int, action: str = "view_case") -> tuple[Visit, Case]:
     return visit, get_case_or_404(visit.case_id, action)
 
 
-def _render_show(visit: Visit, case: Case, confirm_form=None, dispute_form=None, status=200):
-    photos = db.session.exec(
-        select(StoredFile)
-        .where(StoredFile.owner_type == services.PHOTO_TYPE, StoredFile.owner_id == visit.id)
-        .order_by(StoredFile.id)
-    ).all()
-    people_ids = {visit.logged_by_id, visit.answered_by_id} - {None}
-    people = {u.id: u for u in db.session.exec(select(User).where(User.id.in_(people_ids))).all()}
-    return render_template(
-        "visits/show.html",
-        visit=visit,
-        confirmed=visit.status == VisitStatus.CONFIRMED,
-        case=case,
-        photos=photos,
-        logged_by=people.get(visit.logged_by_id),
-        answered_by=people.get(visit.answered_by_id),
-        answered_for_the_firm=bool(visit.answered_by_id)
-        and services.confirms_for_the_firm(people[visit.answered_by_id]),
-        confirms_for_the_firm=services.confirms_for_the_firm(current_user),
-        confirm_form=confirm_form or ConfirmVisitForm(),
-        dispute_form=dispute_form or DisputeVisitForm(),
-    ), status
-
-
 @bp.get("/visits/<int:visit_id>")
 @login_required
 def show(visit_id: int):
     visit, case = _load(visit_id)
-    return _render_show(visit, case)
+    return pages.render_show(visit, case)
 
 
 def _answer(visit: Visit, case: Case, form, run, done_message: str):
@@ -145,8 +99,8 @@ def _answer(visit: Visit, case: Case, form, run, done_message: str):
             flash(done_message, "success")
             return redirect(url_for("visits.show", visit_id=visit.id))
     if isinstance(form, ConfirmVisitForm):
-        return _render_show(visit, case, confirm_form=form, status=400)
-    return _render_show(visit, case, dispute_form=form, status=400)
+        return pages.render_show(visit, case, confirm_form=form, status=400)
+    return pages.render_show(visit, case, dispute_form=form, status=400)
 
 
 @bp.post("/visits/<int:visit_id>/confirm")
@@ -187,19 +141,4 @@ def dispute(visit_id: int):
 @require("view_service_hours")
 def hours(batch_id: int):
     batch = db.get_or_abort(Batch, batch_id)
-    summary = services.hours_summary(db.session, batch)
-    delivered: Decimal = summary["delivered"]
-    bought: Decimal = summary["bought"] or Decimal(0)
-    return render_template(
-        "visits/hours.html",
-        batch=batch,
-        experts=summary["experts"],
-        firms=summary["firms"],
-        delivered=delivered,
-        bought=bought,
-        pending=sum((r.pending for r in summary["experts"]), Decimal(0)),
-        firms_confirmed=sum((r.confirmed for r in summary["firms"]), Decimal(0)),
-        firms_pending=sum((r.pending for r in summary["firms"]), Decimal(0)),
-        share=delivered / bought if bought > 0 else None,
-        remaining=max(bought - delivered, Decimal(0)),
-    )
+    return pages.render_hours(batch)

@@ -15,6 +15,7 @@ from pilot.frameworks.models import FrameworkItem
 from pilot.permissions import can, can_see_survey_answers
 from pilot.survey.services import survey_of
 from pilot.training.forms import CoachingForm
+from pilot.training.labels import area_labels
 from pilot.training.models import (
     Attendance,
     CoachingRecord,
@@ -22,7 +23,7 @@ from pilot.training.models import (
     SessionInvite,
     TrainingSession,
 )
-from pilot.training.pages import area_labels, local, start_of_today
+from pilot.training.times import local, start_of_today
 
 
 def _coverage(case: Case, attended: list[TrainingSession]) -> tuple[list[dict], list[dict]]:

@@ -15,12 +15,13 @@ from flask_login import current_user
 from sqlmodel import select
 
 from pilot.accounts.models import Role, User
+from pilot.accounts.queries import people_by_id
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.diagnosis.models import Diagnosis, Round, WorkTarget
 from pilot.diagnosis.services import diagnosis_of, frameworks_of
 from pilot.evaluation import services
-from pilot.evaluation.changes import FrameworkChange, changes_between
+from pilot.evaluation.before_after import FrameworkChange, changes_between
 from pilot.evaluation.charts import TargetBars, target_svg
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
 from pilot.evaluation.ratings import visible_ratings
@@ -219,8 +220,7 @@ def load(case: Case) -> Stage6:
     if evaluation:
         ids |= {evaluation.assessed_by_id, evaluation.verdict_by_id}
     ids |= {a.expert_id for a in case.assignments}
-    ids.discard(None)
-    people = {u.id: u for u in db.session.exec(select(User).where(User.id.in_(ids))).all()}
+    people = people_by_id(db.session, ids)
     return Stage6(
         case,
         facts,

@@ -5,7 +5,7 @@ from flask_login import current_user
 from pilot.cases.models import Case
 from pilot.evaluation.forms import CloseForm, ReopenForm
 from pilot.evaluation.labels import labels
-from pilot.evaluation.stage import load
+from pilot.evaluation.queries import load
 from pilot.permissions import can
 
 

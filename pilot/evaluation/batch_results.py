@@ -12,12 +12,13 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.diagnosis.models import Diagnosis, DiagnosisFramework, DiagnosisStatus, Round, WorkTarget
 from pilot.evaluation import services
-from pilot.evaluation.changes import (
+from pilot.evaluation.before_after import (
     FrameworkChange,
     average_changes,
     change_chart,
@@ -25,8 +26,8 @@ from pilot.evaluation.changes import (
     mean,
 )
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
+from pilot.evaluation.queries import achievement_of, missing
 from pilot.evaluation.ratings import RatingSummary, summarise
-from pilot.evaluation.stage import achievement_of, missing
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.frameworks.models import Framework, FrameworkCategory
@@ -34,7 +35,7 @@ from pilot.stages import STATUS_LABELS, CaseFacts, Progress, Status, evaluate, l
 
 
 @dataclass
-class CaseResult:
+class CaseOutcome:
     case: Case
     firm: Firm
     progress: Progress
@@ -75,12 +76,12 @@ class CaseResult:
 
 
 @dataclass
-class ExpertResult:
+class ExpertRatings:
     expert: User | None
     summary: RatingSummary
 
 
-def _add_achievements(session: Session, results: dict[int, CaseResult], ids: list[int]) -> None:
+def _add_achievements(session: Session, outcomes: dict[int, CaseOutcome], ids: list[int]) -> None:
     """Work targets of accepted baselines, with their checked actuals' achievement."""
     target_rows = session.exec(
         select(WorkTarget, KpiActual)
@@ -89,7 +90,7 @@ def _add_achievements(session: Session, results: dict[int, CaseResult], ids: lis
         .where(WorkTarget.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED)
     ).all()
     for target, actual in target_rows:
-        result = results[target.case_id]
+        result = outcomes[target.case_id]
         result.targets += 1
         if actual is not None and actual.checked_at is not None:
             reached = achievement_of(target, actual.actual)
@@ -97,7 +98,7 @@ def _add_achievements(session: Session, results: dict[int, CaseResult], ids: lis
             result.met += reached.met
 
 
-def _add_changes(session: Session, results: dict[int, CaseResult], ids: list[int]) -> None:
+def _add_changes(session: Session, outcomes: dict[int, CaseOutcome], ids: list[int]) -> None:
     """Before and after, for cases whose both rounds are accepted."""
     diagnoses = session.exec(
         select(Diagnosis)
@@ -130,7 +131,7 @@ def _add_changes(session: Session, results: dict[int, CaseResult], ids: list[int
         used = sorted(
             by_diagnosis[pair[Round.BASELINE].id], key=lambda f: (f.domain != "quality", f.id)
         )
-        results[case_id].changes = changes_between(used, pair[Round.BASELINE], pair[Round.FINAL])
+        outcomes[case_id].changes = changes_between(used, pair[Round.BASELINE], pair[Round.FINAL])
 
 
 def _ratings_by_expert(session: Session, ids: list[int]) -> dict[int | None, list[ServiceRating]]:
@@ -142,21 +143,18 @@ def _ratings_by_expert(session: Session, ids: list[int]) -> dict[int | None, lis
     return by_expert
 
 
-def _expert_results(
+def _expert_ratings(
     session: Session, by_expert: dict[int | None, list[ServiceRating]]
-) -> list[ExpertResult]:
-    experts = {
-        u.id: u
-        for u in session.exec(select(User).where(User.id.in_([k for k in by_expert if k]))).all()
-    }
+) -> list[ExpertRatings]:
+    experts = people_by_id(session, by_expert)
     return sorted(
-        (ExpertResult(experts.get(k), summarise(v)) for k, v in by_expert.items() if k),
+        (ExpertRatings(experts.get(k), summarise(v)) for k, v in by_expert.items() if k),
         key=lambda r: r.expert.display_name if r.expert else "",
     )
 
 
-def batch_summary(batch: Batch) -> dict:
-    """Everything the results page shows, in a fixed number of queries."""
+def batch_results(batch: Batch) -> dict:
+    """Everything the batch results page shows, in a fixed number of queries."""
     session = db.session
     rows = session.exec(
         select(Case, Firm)
@@ -167,19 +165,19 @@ def batch_summary(batch: Batch) -> dict:
     cases = [c for c, _f in rows]
     facts = load_facts(session, cases)
     day = today()
-    results = {c.id: CaseResult(c, f, evaluate(facts[c.id], day), facts[c.id]) for c, f in rows}
-    ids = list(results)
+    outcomes = {c.id: CaseOutcome(c, f, evaluate(facts[c.id], day), facts[c.id]) for c, f in rows}
+    ids = list(outcomes)
     if not ids:
         ids = [-1]
-    _add_achievements(session, results, ids)
-    _add_changes(session, results, ids)
+    _add_achievements(session, outcomes, ids)
+    _add_changes(session, outcomes, ids)
     for case_id, verdict_code in session.exec(
         select(Evaluation.case_id, Evaluation.verdict).where(Evaluation.case_id.in_(ids))
     ).all():
-        results[case_id].verdict = verdict_code
+        outcomes[case_id].verdict = verdict_code
     by_expert = _ratings_by_expert(session, ids)
-    expert_results = _expert_results(session, by_expert)
-    counted = [r for r in results.values() if r.counted]
+    expert_ratings = _expert_ratings(session, by_expert)
+    counted = [r for r in outcomes.values() if r.counted]
     achievements = [a for r in counted for a in r.achievements]
     verdicts = {code: 0 for code in services.VERDICT_LABELS}
     for r in counted:
@@ -187,7 +185,7 @@ def batch_summary(batch: Batch) -> dict:
             verdicts[r.verdict] += 1
     averages = average_changes(r.changes for r in counted if r.changes)
     return {
-        "cases": list(results.values()),
+        "cases": list(outcomes.values()),
         "counted": len(counted),
         "closed": sum(1 for r in counted if r.case.is_closed),
         "targets": sum(r.targets for r in counted),
@@ -196,10 +194,10 @@ def batch_summary(batch: Batch) -> dict:
         "average": mean(achievements) if achievements else None,
         "averages": averages,
         "charts": {c.framework_id: change_chart(c) for c in averages},
-        "experts": expert_results,
+        "experts": expert_ratings,
         "overall_rating": summarise(by_expert.get(None, [])),
         "verdicts": verdicts,
         "no_verdict": sum(1 for r in counted if r.verdict is None),
         "open_cases": [r for r in counted if r.still_open],
-        "withdrawn": [r for r in results.values() if not r.counted],
+        "withdrawn": [r for r in outcomes.values() if not r.counted],
     }

@@ -1,22 +1,22 @@
 """The report's later sections as plain data: items, training, plan, evaluation, sign-offs."""
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, func, select
 
 from pilot.accounts.models import User
+from pilot.accounts.queries import people_by_id
 from pilot.audit.labels import event_label
 from pilot.audit.models import AuditLog
 from pilot.cases.models import Case
 from pilot.database import local_zone
 from pilot.diagnosis import services as diagnosis
 from pilot.diagnosis.models import Round
-from pilot.diagnosis.scoring import one_decimal
 from pilot.evaluation import services as evaluation
 from pilot.evaluation.models import Evaluation, ServiceRating
 from pilot.files.models import StoredFile
+from pilot.numbers import decimal_text, plain_text
 from pilot.plan.services import approved_plan
 from pilot.rectification.models import ItemStatus, RectificationItem
 from pilot.rectification.services import ITEM_STATUS_LABELS
@@ -36,14 +36,6 @@ SIGN_OFFS = {
     ("case", "close"),
     ("case", "reopen"),
 }
-
-
-def num(value: Decimal | None, places: int = 2) -> str:
-    """A decimal without trailing zeros: 97.50 → 97.5, 18.0000 → 18."""
-    if value is None:
-        return "—"
-    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
-    return text or "0"
 
 
 def local(dt: datetime | None) -> str:
@@ -105,7 +97,7 @@ def training_section(session: Session, case: Case) -> dict[str, Any]:
                 "topic": t.topic,
                 "when": local(t.starts_at),
                 "trainer": t.trainer,
-                "hours": num(t.hours),
+                "hours": plain_text(t.hours, 2),
                 "names": a.names,
                 "count": a.count,
             }
@@ -115,7 +107,7 @@ def training_section(session: Session, case: Case) -> dict[str, Any]:
             {
                 "date": c.coached_on,
                 "topic": c.topic,
-                "hours": num(c.hours),
+                "hours": plain_text(c.hours, 2),
                 "expert": u.display_name,
             }
             for c, u in coaching
@@ -141,8 +133,8 @@ def plan_section(session: Session, case: Case) -> dict[str, Any] | None:
         "revisions": [
             {
                 "target": targets[r.target_id].name,
-                "from": num(targets[r.target_id].target),
-                "to": num(r.new_target),
+                "from": plain_text(targets[r.target_id].target, 4),
+                "to": plain_text(r.new_target, 4),
                 "date": r.new_date,
                 "reason": r.reason,
             }
@@ -170,12 +162,12 @@ def evaluation_section(
             {
                 "name": t.name,
                 "unit": t.unit,
-                "baseline": num(t.baseline, 4),
-                "target": num(t.target, 4),
+                "baseline": plain_text(t.baseline, 4),
+                "target": plain_text(t.target, 4),
                 "date": t.target_date,
                 "direction": t.direction,
-                "actual": num(row.actual, 4) if checked else "—",
-                "achievement": f"{one_decimal(achieved.percent)}%" if achieved else "—",
+                "actual": plain_text(row.actual, 4) if checked else "—",
+                "achievement": f"{decimal_text(achieved.percent)}%" if achieved else "—",
                 "met": achieved.met if achieved else None,
             }
         )
@@ -183,23 +175,23 @@ def evaluation_section(
     final = diagnosis.diagnosis_of(session, case, Round.FINAL)
     baseline = diagnosis.diagnosis_of(session, case, Round.BASELINE)
     if final and final.is_accepted and baseline and baseline.is_accepted:
-        before = {r.framework_id: r for r in diagnosis.results(session, baseline)}
+        before = {r.framework_id: r for r in diagnosis.framework_results(session, baseline)}
         out["before_after"] = []
-        for after in diagnosis.results(session, final):
+        for after in diagnosis.framework_results(session, final):
             b = before[after.framework_id]
             out["before_after"].append(
                 {
                     "name": after.name,
-                    "before": one_decimal(b.total),
-                    "after": one_decimal(after.total),
-                    "max": num(after.max),
-                    "change": one_decimal(after.total - b.total),
+                    "before": decimal_text(b.total),
+                    "after": decimal_text(after.total),
+                    "max": plain_text(after.max, 2),
+                    "change": decimal_text(after.total - b.total),
                     "categories": [
                         {
                             "name": cb.name,
-                            "before": one_decimal(cb.score),
-                            "after": one_decimal(ca.score),
-                            "max": num(ca.max),
+                            "before": decimal_text(cb.score),
+                            "after": decimal_text(ca.score),
+                            "max": plain_text(ca.max, 2),
                         }
                         for cb, ca in zip(b.categories, after.categories, strict=True)
                     ],
@@ -213,7 +205,7 @@ def evaluation_section(
     ).first()
     if overall:
         out["rating"] = {a: getattr(overall, a) for a in evaluation.RATING_ASPECTS}
-        out["rating"]["average"] = one_decimal(overall.average)
+        out["rating"]["average"] = decimal_text(overall.average)
         out["rating"]["comment"] = overall.comment
     row = session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
     if row is not None:
@@ -254,7 +246,4 @@ def sign_offs(session: Session, case: Case) -> list[dict[str, str]]:
 
 
 def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_(ids))).all()}
+    return {i: u.display_name for i, u in people_by_id(session, ids).items()}

@@ -4,7 +4,8 @@ from flask_login import current_user
 
 from pilot.cases.models import Case
 from pilot.permissions import can
-from pilot.plan.pages import baseline_accepted, details, in_force, versions_of
+from pilot.plan.pages import details
+from pilot.plan.queries import baseline_accepted, in_force, versions_of
 
 
 def case_section(case: Case) -> dict | None:

@@ -4,15 +4,14 @@ from flask_login import current_user
 from sqlmodel import select
 
 from pilot.cases.models import Case
-from pilot.diagnosis import services
+from pilot.diagnosis import scoring, services
 from pilot.diagnosis.charts import radar_svg
 from pilot.diagnosis.labels import diagnosis_state, labels
 from pilot.diagnosis.models import Round
-from pilot.diagnosis.pages import (
+from pilot.diagnosis.queries import (
     evidence_by_finding,
     item_labels,
     load_diagnosis,
-    results,
     work_targets,
 )
 from pilot.extensions import db
@@ -42,14 +41,14 @@ def case_section(case: Case) -> dict | None:
     if diagnosis is None or not diagnosis.is_accepted:
         return data
     frameworks = services.frameworks_of(db.session, diagnosis)
-    framework_results = results(frameworks, diagnosis)
+    framework_results = scoring.framework_results(frameworks, diagnosis)
     items = db.session.exec(
         select(RectificationItem)
         .where(RectificationItem.case_id == case.id)
         .order_by(RectificationItem.due_date, RectificationItem.id)
     ).all()
     return data | {
-        "results": framework_results,
+        "framework_results": framework_results,
         "charts": {r.framework_id: radar_svg(r) for r in framework_results if r.categories},
         "findings": diagnosis.findings,
         "evidence": evidence_by_finding(diagnosis),

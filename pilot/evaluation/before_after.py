@@ -66,11 +66,6 @@ class FrameworkChange(_BeforeAfter):
     cases: int = 1
 
 
-def framework_results(frameworks: list[Framework], diagnosis: Diagnosis) -> list[FrameworkResult]:
-    scores = {s.item_id: (s.percent, s.level) for s in diagnosis.scores}
-    return [scoring.result(f, scores) for f in frameworks]
-
-
 def compare(
     baseline: Iterable[FrameworkResult], final: Iterable[FrameworkResult]
 ) -> list[FrameworkChange]:
@@ -103,7 +98,10 @@ def changes_between(
     frameworks: list[Framework], baseline: Diagnosis, final: Diagnosis
 ) -> list[FrameworkChange]:
     """The before and after of two accepted rounds scored on these frameworks."""
-    return compare(framework_results(frameworks, baseline), framework_results(frameworks, final))
+    return compare(
+        scoring.framework_results(frameworks, baseline),
+        scoring.framework_results(frameworks, final),
+    )
 
 
 def average_changes(per_case: Iterable[list[FrameworkChange]]) -> list[FrameworkChange]:
