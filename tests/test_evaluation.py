@@ -1092,3 +1092,14 @@ def test_a_report_that_fails_to_render_does_not_undo_the_closing(
     response = as_user("staff").get(f"/cases/{world.case_a.id}/report")
     assert response.status_code == 302 and response.location.endswith("/reports/1")
     assert len(_archives(session, world.case_a)) == 1
+
+
+def test_the_final_rescoring_waits_for_stage_6(session, world, frameworks):
+    """The final round re-scores an accepted baseline, and only once stage 6 is open."""
+    to_stage6(session, world, world.case_a, world.firm_user_a, world.expert_a)
+    unmark_stage(session, world.staff, world.case_a, "training", "签到表缺失")
+    session.commit()
+    with pytest.raises(diagnosis.DiagnosisError, match="Stage 6 opens once"):
+        diagnosis.start(session, world.expert_a, world.case_a, Round.FINAL)
+    mark_stage(session, world.staff, world.case_a, "training", "补交签到表")
+    assert diagnosis.start(session, world.expert_a, world.case_a, Round.FINAL).round == Round.FINAL

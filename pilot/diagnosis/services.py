@@ -36,6 +36,7 @@ from pilot.files.store import files_root
 from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory, Scale
 from pilot.kpis.models import Direction, Kpi, wrong_side
 from pilot.rectification.models import RectificationItem
+from pilot.stages import stage_open
 from pilot.survey.services import baseline_values
 
 SEVERITY_LABELS = {
@@ -81,6 +82,14 @@ def start(session: Session, actor: User, case: Case, round_: str = Round.BASELIN
         baseline = diagnosis_of(session, case, Round.BASELINE)
         if baseline is None or not baseline.is_accepted:
             raise DiagnosisError(_("The final round re-scores an accepted baseline."))
+        # The final re-scoring is stage 6's: it waits for the plan and the training too.
+        if not stage_open(session, case, "evaluation"):
+            raise DiagnosisError(
+                _(
+                    "Stage 6 opens once the follow-up plan is approved and the training is "
+                    "done: nothing was saved."
+                )
+            )
         framework_ids = [
             f.framework_id
             for f in session.exec(
