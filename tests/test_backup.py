@@ -21,6 +21,9 @@ import pilot.models  # noqa: F401  (every table in the metadata)
 from pilot.migrate import MIGRATIONS
 from tests.conftest import PG_URL, drop_database, make_database
 
+#: One worker runs this module, so its demo instance is built once (pytest-xdist loadgroup).
+pytestmark = pytest.mark.xdist_group("backup")
+
 PILOT = shutil.which("pilot", path=str(Path(sys.executable).parent))
 
 

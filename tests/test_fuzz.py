@@ -20,6 +20,9 @@ from pilot.extensions import db
 from pilot.reports import jobs
 from tests.conftest import PG_URL, TODAY, CSRFClient, drop_database, make_database
 
+#: One worker runs this module, so its demo instance is built once (pytest-xdist loadgroup).
+pytestmark = pytest.mark.xdist_group("fuzz")
+
 #: Values a careless user or an attacker types into a field or a URL.
 CORPUS = [
     "",
