@@ -183,17 +183,8 @@ def save_upload(
     Raises FileRejected (nothing written) when the file is refused (see _checked).
     """
     data, kind = _checked(upload, content_types)
-    return _keep(
-        session,
-        actor,
-        upload,
-        data,
-        kind,
-        owner_type=owner_type,
-        owner_id=owner_id,
-        case_id=case_id,
-        batch_id=batch_id,
-    )
+    owner = dict(owner_type=owner_type, owner_id=owner_id, case_id=case_id, batch_id=batch_id)
+    return _keep(session, actor, upload, data, kind, **owner)
 
 
 def save_uploads(
@@ -220,20 +211,8 @@ def save_uploads(
             checked.append((upload, *_checked(upload, content_types)))
         except FileRejected as error:
             raise type(error)(f"{shown}: {error}", name=shown) from error
-    return [
-        _keep(
-            session,
-            actor,
-            upload,
-            data,
-            kind,
-            owner_type=owner_type,
-            owner_id=owner_id,
-            case_id=case_id,
-            batch_id=batch_id,
-        )
-        for upload, data, kind in checked
-    ]
+    owner = dict(owner_type=owner_type, owner_id=owner_id, case_id=case_id, batch_id=batch_id)
+    return [_keep(session, actor, upload, data, kind, **owner) for upload, data, kind in checked]
 
 
 def _keep(
