@@ -70,6 +70,10 @@ ACTIONS: dict[str, dict[Role, Scope]] = {
     "give_verdict": _STAFF,
     "rate_service": {**_STAFF, Role.FIRM: Scope.OWN},
     "view_expert_ratings": _STAFF,
+    #: The ratings given on a case: staff all of them, the firm those of its own case.
+    "view_case_ratings": {**_STAFF, Role.FIRM: Scope.OWN},
+    #: An expert's own average over the cases they served (never one firm's ratings).
+    "view_own_rating_average": {Role.EXPERT: Scope.ANY},
     "reopen_case": _STAFF,
 }
 
@@ -79,6 +83,8 @@ READ_ACTIONS = {
     "download_report",
     "view_audit_log",
     "view_expert_ratings",
+    "view_case_ratings",
+    "view_own_rating_average",
     "view_drafts",
     "view_service_hours",
 }

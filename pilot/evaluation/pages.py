@@ -4,7 +4,6 @@ saved, or a posted one back with its errors) and the charts; and the batch's res
 from flask import render_template
 from flask_login import current_user
 
-from pilot.accounts.models import Role
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.diagnosis.models import DiagnosisStatus
@@ -23,7 +22,7 @@ from pilot.evaluation.forms import (
 from pilot.evaluation.labels import labels
 from pilot.evaluation.models import Verdict
 from pilot.evaluation.queries import Stage6, TargetRow, load
-from pilot.evaluation.ratings import own_aggregate, rating_key, sees_case_ratings
+from pilot.evaluation.ratings import own_aggregate, rating_key
 from pilot.numbers import plain_text
 from pilot.permissions import can
 from pilot.stages import CLOSED, WITHDRAWN
@@ -82,9 +81,9 @@ def _may(stage: Stage6) -> dict[str, bool]:
         "check": can(current_user, "check_actuals", case),
         "rate": rate,
         # Staff rate only on the firm's behalf, with a reason.
-        "rate_for_firm": rate and current_user.is_staff,
-        "case_ratings": sees_case_ratings(current_user, case),
-        "own_aggregate": current_user.role == Role.EXPERT,
+        "rate_for_firm": rate and services.rates_for_the_firm(current_user),
+        "case_ratings": can(current_user, "view_case_ratings", case),
+        "own_aggregate": can(current_user, "view_own_rating_average"),
         "assess": stage.open and can(current_user, "write_assessment", case),
         "verdict": can(current_user, "give_verdict", case),
         "close": can(current_user, "close_case", case),

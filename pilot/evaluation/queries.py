@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
-from pilot.accounts.models import Role, User
+from pilot.accounts.models import User
 from pilot.accounts.queries import people_by_id
 from pilot.cases.models import Case
 from pilot.database import today
@@ -28,6 +28,7 @@ from pilot.evaluation.ratings import visible_ratings
 from pilot.extensions import db
 from pilot.files.models import StoredFile
 from pilot.kpis.models import wrong_side
+from pilot.permissions import can
 from pilot.plan.models import TargetRevision
 from pilot.plan.services import approved_plan
 from pilot.rectification.models import RectificationItem
@@ -136,7 +137,7 @@ def _target_rows(case: Case, baseline: Diagnosis) -> list[TargetRow]:
     files = _evidence_of(actuals)
     plan = approved_plan(db.session, case)
     revisions = {r.target_id: r for r in plan.revisions} if plan else {}
-    sees_unchecked = current_user.role != Role.FIRM
+    sees_unchecked = can(current_user, "view_drafts", case)  # an unchecked actual is a draft
     rows = []
     for target in targets:
         actual = actuals.get(target.id)
@@ -208,7 +209,7 @@ def load(case: Case) -> Stage6:
         if final is not None and final.is_accepted:
             changes = changes_between(frameworks_of(db.session, baseline), baseline, final)
     evaluation = db.session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
-    ratings = visible_ratings(case)
+    ratings = visible_ratings(current_user, case)
     unfinished = db.session.exec(
         select(RectificationItem)
         .where(RectificationItem.case_id == case.id, RectificationItem.unfinished_at_closing)

@@ -7,10 +7,9 @@ over the cases they served (never one firm's); staff see everything.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask_login import current_user
 from sqlmodel import select
 
-from pilot.accounts.models import Role, User
+from pilot.accounts.models import User
 from pilot.cases.models import Case
 from pilot.evaluation import services
 from pilot.evaluation.models import ServiceRating
@@ -60,15 +59,9 @@ def own_aggregate(user: User) -> RatingSummary | None:
     return summary
 
 
-def sees_case_ratings(user: User, case: Case) -> bool:
-    """Staff see every rating of the case; the firm the ones given on its case; experts none
-    (they see only their own aggregate)."""
-    return can(user, "view_expert_ratings", case) or user.role == Role.FIRM
-
-
-def visible_ratings(case: Case) -> list[ServiceRating]:
-    """The case's ratings this user sees (`sees_case_ratings`), the service overall first."""
-    if not sees_case_ratings(current_user, case):
+def visible_ratings(user: User, case: Case) -> list[ServiceRating]:
+    """The case's ratings this user sees ("view_case_ratings"), the service overall first."""
+    if not can(user, "view_case_ratings", case):
         return []
     ratings = db.session.exec(
         select(ServiceRating).where(ServiceRating.case_id == case.id).order_by(ServiceRating.id)

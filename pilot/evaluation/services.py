@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from pilot.accounts.models import User
+from pilot.accounts.models import Role, User
 from pilot.audit.services import log
 from pilot.cases.models import Case
 from pilot.database import upsert_statement, utcnow
@@ -132,6 +132,11 @@ def check_actual(session: Session, actor: User, row: KpiActual) -> None:
     )
 
 
+def rates_for_the_firm(user: User) -> bool:
+    """Anyone but the firm's own user who rates its service does so on the firm's behalf."""
+    return user.role != Role.FIRM
+
+
 def rate(
     session: Session,
     actor: User,
@@ -142,13 +147,14 @@ def rate(
     comment: str,
     on_behalf_reason: str = "",
 ) -> ServiceRating:
-    """The firm rates the service (overall, or one expert) 1–5 on each aspect."""
+    """The firm rates the service (overall, or one expert) 1–5 on each aspect; staff may rate
+    on its behalf, with a reason."""
     require_open(session, case)
     for aspect in RATING_ASPECTS:
         value = scores.get(aspect)
         if not isinstance(value, int) or not 1 <= value <= 5:
             raise EvaluationError(_("Give every rating from 1 to 5."), aspect)
-    if actor.is_staff and not on_behalf_reason.strip():
+    if rates_for_the_firm(actor) and not on_behalf_reason.strip():
         raise EvaluationError(
             _("Give a reason for rating on the firm's behalf."), "on_behalf_reason"
         )

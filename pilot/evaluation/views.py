@@ -180,7 +180,7 @@ def rate(case_id: int, who: str):
         _flash_invalid()
         return render_page(case, rating_forms={who: form}, status=400)
     # The firm rates for itself; only staff, rating on its behalf, give a reason.
-    reason = (form.on_behalf_reason.data or "") if current_user.is_staff else ""
+    reason = (form.on_behalf_reason.data or "") if services.rates_for_the_firm(current_user) else ""
     try:
         services.rate(
             db.session,
