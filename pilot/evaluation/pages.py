@@ -108,7 +108,7 @@ def render_page(
     status: int = 200,
 ):
     """The evaluation page, with the posted forms given shown back with their errors."""
-    stage = load(case)
+    stage = load(current_user, case)
     may = _may(stage)
     context = {
         "L": labels(),

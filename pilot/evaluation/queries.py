@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlmodel import select
 
 from pilot.accounts.models import User
@@ -129,7 +128,7 @@ def _evidence_of(actuals: dict[int, KpiActual]) -> dict[int, list[StoredFile]]:
     return files
 
 
-def _target_rows(case: Case, baseline: Diagnosis) -> list[TargetRow]:
+def _target_rows(user: User, case: Case, baseline: Diagnosis) -> list[TargetRow]:
     targets = db.session.exec(
         select(WorkTarget).where(WorkTarget.diagnosis_id == baseline.id).order_by(WorkTarget.id)
     ).all()
@@ -137,7 +136,7 @@ def _target_rows(case: Case, baseline: Diagnosis) -> list[TargetRow]:
     files = _evidence_of(actuals)
     plan = approved_plan(db.session, case)
     revisions = {r.target_id: r for r in plan.revisions} if plan else {}
-    sees_unchecked = can(current_user, "view_drafts", case)  # an unchecked actual is a draft
+    sees_unchecked = can(user, "view_drafts", case)  # an unchecked actual is a draft
     rows = []
     for target in targets:
         actual = actuals.get(target.id)
@@ -198,18 +197,19 @@ class Stage6:
         return missing(self.facts, self.progress)
 
 
-def load(case: Case) -> Stage6:
+def load(user: User, case: Case) -> Stage6:
+    """Stage 6 of the case as this user may see it."""
     facts, progress = facts_and_progress(case)
     baseline = diagnosis_of(db.session, case, Round.BASELINE)
     final = diagnosis_of(db.session, case, Round.FINAL)
     rows: list[TargetRow] = []
     changes: list[FrameworkChange] = []
     if baseline is not None and baseline.is_accepted:
-        rows = _target_rows(case, baseline)
+        rows = _target_rows(user, case, baseline)
         if final is not None and final.is_accepted:
             changes = changes_between(frameworks_of(db.session, baseline), baseline, final)
     evaluation = db.session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
-    ratings = visible_ratings(current_user, case)
+    ratings = visible_ratings(user, case)
     unfinished = db.session.exec(
         select(RectificationItem)
         .where(RectificationItem.case_id == case.id, RectificationItem.unfinished_at_closing)

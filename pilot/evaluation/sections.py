@@ -16,7 +16,7 @@ def case_section(case: Case) -> dict | None:
     checks); then the targets with their achievement, the before/after totals, the overall
     rating (for staff and the firm), the verdict, the closing state and staff's close/reopen.
     """
-    stage = load(case)
+    stage = load(current_user, case)
     if not stage.rows and not case.is_closed:
         return None
     return {

@@ -37,7 +37,7 @@ def render_show(
     status: int = 200,
 ):
     """The session's page; rows and form given are shown as sent (with their errors)."""
-    rows = rows if rows is not None else sheet(training, case_ids)
+    rows = rows if rows is not None else sheet(current_user, training, case_ids)
     return render_template(
         "training/show.html",
         training=training,

@@ -4,9 +4,9 @@ materials and the batch's firms, in grouped queries."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_login import current_user
 from sqlmodel import func, select
 
+from pilot.accounts.models import User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import today
@@ -99,7 +99,7 @@ class SheetRow:
     editable: bool
 
 
-def sheet(training: TrainingSession, case_ids: set[int] | None) -> list[SheetRow]:
+def sheet(user: User, training: TrainingSession, case_ids: set[int] | None) -> list[SheetRow]:
     """A row per firm invited or recorded, of the cases the user may see, by firm name."""
     invited = set(
         db.session.exec(
@@ -123,7 +123,7 @@ def sheet(training: TrainingSession, case_ids: set[int] | None) -> list[SheetRow
         .where(Case.id.in_(wanted))
         .order_by(Firm.name, Case.id)
     ).all()
-    may_record = can(current_user, "manage_training") and sheet_open(training)
+    may_record = can(user, "manage_training") and sheet_open(training)
     return [
         SheetRow(
             case=case,

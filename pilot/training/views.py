@@ -122,7 +122,7 @@ def attendance(session_id: int):
     if not sheet_open(training):
         flash(_("Attendance can be recorded from the day of the session."), "error")
         return redirect(url_for("training.show", session_id=training.id))
-    rows = sheet(training, None)
+    rows = sheet(current_user, training, None)
     form = sheet_form(rows, formdata=request.form)
     if not form.validate_on_submit():
         flash(_("Nothing was saved: correct the marked rows."), "error")
@@ -157,7 +157,9 @@ def attendance(session_id: int):
             ),
             "error",
         )
-        return render_show(training, batch, None, sheet(training, None), form, status=400)
+        return render_show(
+            training, batch, None, sheet(current_user, training, None), form, status=400
+        )
     db.session.commit()
     if saved:
         flash(
