@@ -119,6 +119,14 @@ def can(user: User, action: str, case: Case | None = None) -> bool:
     return False
 
 
+def home_of(user: User) -> str:
+    """Which home page a user gets: staff the cohort board, an expert "my firms", a firm user
+    their own case."""
+    if user.is_staff:
+        return "board"
+    return "expert" if user.role == Role.EXPERT else "firm"
+
+
 def may_act_somewhere(user: User, action: str) -> bool:
     """Does the role hold this action at all (for menus); the case check still follows."""
     return user.is_authenticated and Role(user.role) in ACTIONS[action]

@@ -11,7 +11,7 @@ from pilot.database import today
 from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
 from pilot.firms.models import Firm
-from pilot.permissions import visible_cases_query
+from pilot.permissions import home_of, visible_cases_query
 from pilot.rectification.queries import batch_counts, counts_by_case
 from pilot.reference import district_choices, industry_choices
 from pilot.security import record_id
@@ -25,11 +25,8 @@ SORTS = ("firm", "district", "industry", "stage", "overdue")
 @bp.get("/")
 @login_required
 def home():
-    if current_user.is_staff:
-        return board()
-    if current_user.role == Role.EXPERT:
-        return expert_home()
-    return firm_home()
+    pages = {"board": board, "expert": expert_home, "firm": firm_home}
+    return pages[home_of(current_user)]()
 
 
 def board():

@@ -1,7 +1,6 @@
 """What the diagnosis page and its card read: the diagnosis, the frameworks it scores, its work
 targets and its findings' evidence."""
 
-from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
 from pilot.cases.models import Case
@@ -9,7 +8,7 @@ from pilot.diagnosis import services
 from pilot.diagnosis.models import Diagnosis, Round, WorkTarget
 from pilot.extensions import db
 from pilot.files.models import StoredFile
-from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory
+from pilot.frameworks.models import BatchFramework, Framework
 
 #: StoredFile.owner_type of a finding's evidence.
 FINDING_OWNER = "finding"
@@ -29,11 +28,9 @@ def frameworks_to_score(case: Case, round_: str, diagnosis: Diagnosis | None) ->
             return []
         return services.frameworks_of(db.session, baseline)
     return db.session.exec(
-        select(Framework)
+        services.frameworks_query()
         .join(BatchFramework, BatchFramework.framework_id == Framework.id)
         .where(BatchFramework.batch_id == case.batch_id)
-        .order_by(Framework.domain.desc(), Framework.id)
-        .options(selectinload(Framework.categories).selectinload(FrameworkCategory.items))
     ).all()
 
 

@@ -62,14 +62,21 @@ def diagnosis_of(session: Session, case: Case, round_: str) -> Diagnosis | None:
     ).first()
 
 
-def frameworks_of(session: Session, diagnosis: Diagnosis) -> list[Framework]:
-    """The diagnosis's frameworks with categories and items, loaded in a fixed number of queries."""
-    return session.exec(
+def frameworks_query():
+    """Frameworks with their categories and items (a fixed number of queries), quality first."""
+    return (
         select(Framework)
-        .join(DiagnosisFramework, DiagnosisFramework.framework_id == Framework.id)
-        .where(DiagnosisFramework.diagnosis_id == diagnosis.id)
         .order_by(Framework.domain.desc(), Framework.id)
         .options(selectinload(Framework.categories).selectinload(FrameworkCategory.items))
+    )
+
+
+def frameworks_of(session: Session, diagnosis: Diagnosis) -> list[Framework]:
+    """The diagnosis's frameworks."""
+    return session.exec(
+        frameworks_query()
+        .join(DiagnosisFramework, DiagnosisFramework.framework_id == Framework.id)
+        .where(DiagnosisFramework.diagnosis_id == diagnosis.id)
     ).all()
 
 
