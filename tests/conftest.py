@@ -3,12 +3,14 @@ a test client that keeps CSRF on, a login helper and a small world of users and 
 
 The schema is built once per test process (each pytest-xdist worker is one) into a template:
 on SQLite a database file that each test copies, on PostgreSQL one database per worker whose
-tables are emptied before each test.
+tables are emptied before each test. The demo batch is built once per run (tests/demo.py) and
+copied by the tests that ask for `demo_data`.
 """
 
 import contextvars
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,16 +22,63 @@ from flask_babel import force_locale
 from itsdangerous import URLSafeTimedSerializer
 from jinja2 import BytecodeCache
 from sqlmodel import SQLModel
+from werkzeug.routing.rules import Rule
 
 import pilot.models  # noqa: F401
 from pilot import create_app
 from pilot.extensions import db
-from tests import factories
+from tests import demo, factories
 
 PG_URL = os.environ.get("PILOT_TEST_DATABASE_URL")
 TODAY = "2026-06-15"
 #: "gw0", "gw1"… under pytest-xdist, "main" without it: names each worker's own databases.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+#: Where the run's shared demo is built: set by the first process, inherited by xdist's workers.
+DEMO_FOLDER = "TESTS_SHARED_DEMO_FOLDER"
+
+
+def reuse_url_builders() -> None:
+    """Keep Werkzeug's compiled URL builders for the run instead of compiling them per app.
+
+    Every new app compiles two small Python functions for each of its URL rules: three quarters
+    of the 40 ms create_app takes, and the suite makes an app per test. Such a function depends
+    only on the rule's parsed shape and defaults (it reads the rule's converters when called),
+    so one compiled function serves every app's copy of the rule.
+    """
+    compile_builder = Rule._compile_builder
+    builders = {}
+
+    def reused(self, append_unknown=True):
+        shape = (tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+        if shape not in builders:
+            builders[shape] = compile_builder(self, append_unknown)
+        return builders[shape]
+
+    Rule._compile_builder = reused
+
+
+def pytest_configure(config):
+    reuse_url_builders()
+    if hasattr(config, "workerinput"):
+        return  # a pytest-xdist worker: the controller made the folder
+    folder = Path(tempfile.mkdtemp(prefix="pilot-demo-"))
+    os.environ[DEMO_FOLDER] = str(folder)
+    # With workers, build the demo beside them from the start; alone, when a test first needs it.
+    distributed = config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses")
+    config.demo_build = demo.start_in_background(folder) if distributed else None
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        demo.finish(Path(os.environ[DEMO_FOLDER]), config.demo_build)
+
+
+@pytest.fixture(scope="session")
+def shared_demo() -> demo.SharedDemo:
+    """The demo instance of this run (tests/demo.py), waited for if it is being built."""
+    return demo.shared(Path(os.environ[DEMO_FOLDER]))
 
 
 def make_database(server_url: str, prefix: str) -> str:
@@ -100,6 +149,10 @@ def world_template(sqlite_template, tmp_path_factory) -> tuple[Path, dict]:
 
 @pytest.fixture
 def database_url(request, tmp_path):
+    if "demo_data" in request.fixturenames:
+        url = demo.copy_database(request.getfixturevalue("shared_demo"), tmp_path / "test.sqlite")
+        request.addfinalizer(lambda: demo.drop(url))
+        return url
     if not PG_URL:
         # A test that uses `world` starts from a copy of the world built once (see `world`).
         if "world" in request.fixturenames:
@@ -200,6 +253,14 @@ def app(database_url, tmp_path):
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def demo_data(app, shared_demo) -> demo.SharedDemo:
+    """The demo batch in the app: its database is a copy of the run's demo (see database_url),
+    and this copies the uploads and archived reports beside it."""
+    demo.copy_files(shared_demo, Path(app.config["FILES_PATH"]), Path(app.config["REPORTS_PATH"]))
+    return shared_demo
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from sqlmodel import SQLModel
 
 import pilot.models  # noqa: F401  (every table in the metadata)
 from pilot.migrate import MIGRATIONS
+from tests import demo as demo_copy
 from tests.conftest import PG_URL, drop_database, make_database
 
-#: One worker runs this module, so its demo instance is built once (pytest-xdist loadgroup).
+#: One worker runs this module, so its demo copy and archive are made once (pytest-xdist loadgroup).
 pytestmark = pytest.mark.xdist_group("backup")
 
 PILOT = shutil.which("pilot", path=str(Path(sys.executable).parent))
@@ -30,9 +31,9 @@ PILOT = shutil.which("pilot", path=str(Path(sys.executable).parent))
 class Instance:
     """An instance folder (and on PostgreSQL its own new database) driven by the `pilot` script."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, database_url: str | None = None) -> None:
         self.path = path
-        self.pg_url = make_database(PG_URL, "pilot_backup") if PG_URL else None
+        self.pg_url = database_url or (make_database(PG_URL, "pilot_backup") if PG_URL else None)
         self.url = self.pg_url or f"sqlite:///{path / 'pilot.sqlite'}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PILOT_")}
         self.env |= {"PILOT_INSTANCE_PATH": str(path), "PILOT_SECRET_KEY": "backup-test"}
@@ -98,15 +99,16 @@ class Instance:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """One demo instance for the module: migrated, demo loaded (uploads, archived reports)."""
-    instance = Instance(tmp_path_factory.mktemp("demo") / "instance")
-    try:
-        instance.run("db", "upgrade")
-        instance.run("demo", "load")
-        yield instance
-    finally:
-        instance.drop()
+def demo(shared_demo, tmp_path_factory):
+    """One demo instance for the module (a copy of the run's demo, which the console script
+    migrated and loaded: uploads, archived reports)."""
+    path = tmp_path_factory.mktemp("demo") / "instance"
+    path.mkdir()
+    url = demo_copy.copy_database(shared_demo, path / "pilot.sqlite")
+    demo_copy.copy_files(shared_demo, path / "files", path / "reports")
+    instance = Instance(path, url if PG_URL else None)
+    yield instance
+    instance.drop()
 
 
 @pytest.fixture(scope="module")

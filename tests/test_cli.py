@@ -1,18 +1,14 @@
 """The `pilot` command line."""
 
 import ctypes.util
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from sqlmodel import select
 
 from pilot.accounts.models import User
 from pilot.demo import DEMO_PASSWORD
 from pilot.stages import STAGE_CODES
-from tests.conftest import PG_URL, drop_database, make_database
+from tests import demo
+from tests.conftest import PG_URL
 
 
 def test_users_create_reads_password_from_stdin(runner, session, world):
@@ -88,44 +84,34 @@ def test_batches_and_cases_lists_are_tab_separated(runner, world):
     assert runner.invoke(args=["cases", "list", "--batch", "nope"]).exit_code != 0
 
 
-def test_demo_load_spreads_cases_over_every_stage(runner, session):
-    result = runner.invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
-    assert DEMO_PASSWORD in result.output
-    rows = [line.split("\t") for line in runner.invoke(args=["cases", "list"]).output.splitlines()]
+def test_demo_load_spreads_cases_over_every_stage(session, demo_data):
+    (loaded,) = demo_data.run_of("demo", "load")
+    assert loaded.returncode == 0, loaded.stderr
+    assert DEMO_PASSWORD in loaded.stdout
+    (listed,) = demo_data.run_of("cases", "list")
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
     assert len(rows) == 20
     assert set(STAGE_CODES) | {"withdrawn"} <= {r[3] for r in rows}
     staff = session.exec(select(User).where(User.username == "staff1")).one()
     assert staff.check_password(DEMO_PASSWORD)
 
 
-def test_console_script_migrates_loads_and_lists(tmp_path):
-    """The installed `pilot` script, configured only by PILOT_* variables, as `make run` uses it."""
-    pilot = shutil.which("pilot", path=str(Path(sys.executable).parent))
-    assert pilot, "the console script is installed with the project"
-    env = {**os.environ, "PILOT_INSTANCE_PATH": str(tmp_path / "inst"), "PILOT_SECRET_KEY": "k"}
-    url = make_database(PG_URL, "pilot_cli") if PG_URL else None
-    if url:
-        env["PILOT_DATABASE_URL"] = url
-    try:
-
-        def run(*args, check=True):
-            return subprocess.run(
-                [pilot, *args], env=env, capture_output=True, text=True, check=check
-            )
-
-        run("db", "upgrade")
-        doctor = run("doctor", check=False)
-        assert "database at migration" in doctor.stdout
-        assert "MISSING\tCJK font" not in doctor.stdout  # the fonts come with the install
-        subsetting = ctypes.util.find_library("harfbuzz-subset") is not None
-        assert doctor.returncode == (0 if subsetting else 1), doctor.stdout
-        assert run("db", "is-empty", check=False).returncode == 0
-        run("demo", "load")
-        assert run("db", "is-empty", check=False).returncode == 1
-        assert len(run("cases", "list").stdout.splitlines()) == 20
-        if not url:
-            assert (tmp_path / "inst" / "pilot.sqlite").is_file()
-    finally:
-        if url:
-            drop_database(url)
+def test_console_script_migrates_loads_and_lists(shared_demo):
+    """The installed `pilot` script, configured only by PILOT_* variables, ran `make run`'s
+    commands to build the run's demo (tests/demo.py): here is what each did."""
+    assert demo.PILOT, "the console script is installed with the project"
+    (upgrade,) = shared_demo.run_of("db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    (doctor,) = shared_demo.run_of("doctor")
+    assert "database at migration" in doctor.stdout
+    assert "MISSING\tCJK font" not in doctor.stdout  # the fonts come with the install
+    subsetting = ctypes.util.find_library("harfbuzz-subset") is not None
+    assert doctor.returncode == (0 if subsetting else 1), doctor.stdout
+    empty, loaded = shared_demo.run_of("db", "is-empty")
+    assert (empty.returncode, loaded.returncode) == (0, 1)
+    (frameworks,) = shared_demo.run_of("frameworks", "load")
+    assert frameworks.returncode == 0 and "GBT19580" in frameworks.stdout
+    (listed,) = shared_demo.run_of("cases", "list")
+    assert len(listed.stdout.splitlines()) == 20
+    if not PG_URL:
+        assert (shared_demo.instance / "pilot.sqlite").is_file()

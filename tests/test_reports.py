@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from pilot.cases.models import Case
 from pilot.database import today
-from pilot.demo import load_demo
 from pilot.firms.models import Firm
 from pilot.rectification import services as items
 from pilot.reports import archive
@@ -162,9 +161,7 @@ def test_archived_versions_keep_their_hash_and_count_up(app, session, world):
         assert hashlib.sha256(data).hexdigest() == row.sha256 and len(data) == row.size
 
 
-def test_closed_demo_case_downloads_its_final_report_and_only_its_own(app, client, session):
-    load_demo(session)
-    session.commit()
+def test_closed_demo_case_downloads_its_final_report_and_only_its_own(client, session, demo_data):
     closed = session.exec(select(Case).where(Case.closed_at.is_not(None))).all()
     assert closed
     case = closed[0]

@@ -2,6 +2,8 @@
 
 The URL fetcher lets the document load only the app's own font files (and data: URIs): no
 network, no file of the machine. Rendering gets plain data and holds no database session.
+WeasyPrint is imported on the first rendering, not with the app: loading it and its libraries
+takes about a second, which every `pilot` command and server start would otherwise pay.
 """
 
 import ctypes.util
@@ -10,9 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from flask import render_template
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetchingError
 
 from pilot import fonts
 from pilot.reports.context import Report
@@ -23,17 +22,17 @@ log = logging.getLogger(__name__)
 PDF_VARIANT = "pdf/a-3b"
 
 
-class OwnFilesOnly(URLFetcher):
-    """A fetcher that serves the bundled fonts and data: URIs, and refuses everything else."""
+def own_files_only(allowed: set[str]):
+    """A URL fetcher that serves the bundled fonts and data: URIs, and refuses everything else."""
+    from weasyprint.urls import URLFetcher, URLFetchingError
 
-    def __init__(self, allowed: set[str]):
-        super().__init__(allowed_protocols=("file", "data"))
-        self.allowed = allowed
+    class OwnFilesOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith("data:") or url in allowed:
+                return super().fetch(url, headers)
+            raise URLFetchingError(f"the report may not load {url}")
 
-    def fetch(self, url, headers=None):
-        if url.startswith("data:") or url in self.allowed:
-            return super().fetch(url, headers)
-        raise URLFetchingError(f"the report may not load {url}")
+    return OwnFilesOnly(allowed_protocols=("file", "data"))
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,11 @@ def missing_pieces() -> list[Missing]:
 
 
 @cache
-def _fonts() -> tuple[FontConfiguration, CSS, frozenset[str]]:
+def _fonts():
     """One font configuration per process: the CJK faces are loaded once, not per report."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
     for problem in missing_pieces():
         log.warning("report: missing %s: %s", problem.what, problem.consequence)
     config = FontConfiguration()
@@ -75,7 +77,7 @@ def _fonts() -> tuple[FontConfiguration, CSS, frozenset[str]]:
         if path:
             faces.append(f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); }}')
             allowed.add(path.as_uri())
-    css = CSS(string="\n".join(faces), font_config=config, url_fetcher=OwnFilesOnly(allowed))
+    css = CSS(string="\n".join(faces), font_config=config, url_fetcher=own_files_only(allowed))
     return config, css, frozenset(allowed)
 
 
@@ -91,8 +93,10 @@ def html_of(report: Report) -> str:
 
 def render_html(html: str) -> Rendered:
     """WeasyPrint alone, on the report's HTML (the benchmark compares against this)."""
+    from weasyprint import HTML
+
     config, font_css, allowed = _fonts()
-    document = HTML(string=html, url_fetcher=OwnFilesOnly(set(allowed))).render(
+    document = HTML(string=html, url_fetcher=own_files_only(set(allowed))).render(
         stylesheets=[font_css], font_config=config, pdf_variant=PDF_VARIANT
     )
     return Rendered(document.write_pdf(pdf_variant=PDF_VARIANT), len(document.pages))

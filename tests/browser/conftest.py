@@ -7,7 +7,6 @@ browser tests are skipped locally and fail on CI (CI=true), so they cannot silen
 import asyncio
 import contextvars
 import os
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,10 +21,9 @@ from werkzeug.serving import make_server
 
 from pilot.accounts.models import User
 from pilot.cases.models import Case
-from pilot.demo import DEMO_PASSWORD, load_demo
+from pilot.demo import DEMO_PASSWORD
 from pilot.extensions import db
 from pilot.firms.models import Firm
-from tests.conftest import PG_URL, copy_sqlite, make_test_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -91,43 +89,9 @@ def flask_async_beside_playwright():
     patch.undo()
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory, sqlite_template) -> Path:
-    """A folder holding the demo batch loaded once for this worker on SQLite: the database file,
-    the uploads and the closed cases' reports, copied for each test."""
-    folder = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{folder / 'test.sqlite'}"
-    copy_sqlite(sqlite_template, url)
-    app = make_test_app(url, folder)
-    with app.app_context():
-        load_demo(db.session)
-        db.session.commit()
-        db.engine.dispose()
-    return folder
-
-
-def load_demo_into(app, request) -> None:
-    """The demo batch in the app's database: a copy of the worker's loaded demo on SQLite, loaded
-    anew on PostgreSQL (its tables are emptied before each test)."""
-    if PG_URL:
-        with app.app_context():
-            load_demo(db.session)
-            db.session.commit()
-        return
-    template = request.getfixturevalue("demo_template")
-    with app.app_context():
-        db.engine.dispose()
-    copy_sqlite(template / "test.sqlite", app.config["DATABASE_URL"])
-    # make_test_app keeps uploads in files/ and reports in instance/reports/ (the default).
-    for source, key in (("files", "FILES_PATH"), ("instance/reports", "REPORTS_PATH")):
-        if (template / source).exists():
-            shutil.copytree(template / source, app.config[key], dirs_exist_ok=True)
-
-
 @pytest.fixture
-def live_server(app, request):
-    """The app with the demo batch loaded, served on 127.0.0.1 at a free port; yields its URL."""
-    load_demo_into(app, request)
+def live_server(app, demo_data):
+    """The app with the demo batch, served on 127.0.0.1 at a free port; yields its URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
