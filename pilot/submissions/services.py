@@ -33,8 +33,9 @@ def claim(session: Session, kind: str, token: str | None) -> None:
         upsert_statement(session, FormSubmission)
         .values(kind=kind, token=token, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["kind", "token"])
-    )
-    if inserted.rowcount != 1:
+        .returning(FormSubmission.token)
+    ).first()
+    if inserted is None:
         first = session.exec(
             select(FormSubmission.record_id).where(
                 FormSubmission.kind == kind, FormSubmission.token == token
