@@ -6,9 +6,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -81,6 +83,69 @@ def upsert_statement(session: Session, model: type[SQLModel]):
     no gap between looking for a row and adding it (SQLite and PostgreSQL spell it alike)."""
     dialect = session.get_bind().dialect.name
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](model)
+
+
+def compare_and_set(session: Session, record: SQLModel, column: str, expected, new) -> bool:
+    """Write `new` into the record's column if the row still holds `expected`; False if it no
+    longer does (someone else changed it meanwhile).
+
+    One UPDATE whose WHERE names the expected value: of two requests racing to make the same
+    change only one matches the row, on SQLite and PostgreSQL alike (PostgreSQL re-checks the
+    WHERE once the first one commits).
+    """
+    model = type(record)
+    result = session.execute(
+        sa.update(model)
+        .where(model.id == record.id, getattr(model, column) == expected)
+        .values({column: new})
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    # The row holds the new value already; tell the ORM without marking the record dirty.
+    set_committed_value(record, column, new)
+    return True
+
+
+class EditConflict(ValueError):
+    """A save made on a version the record no longer has: someone else saved it since the page
+    was loaded. `current` is the record as it is now. Features may subclass it for their own
+    words (and their own error class)."""
+
+    message = _l(
+        "Someone else changed this record while you were editing it. "
+        "Your input is kept below; check the current values before saving again."
+    )
+
+    def __init__(self, record: SQLModel):
+        super().__init__(str(self.message))
+        self.current = record
+
+
+#: The largest version a form may send: an integer column holds it on every database.
+MAX_VERSION = 2**31 - 1
+
+
+def bump_version(
+    session: Session,
+    record: SQLModel,
+    expected: int | None,
+    *,
+    column: str = "version",
+    conflict: type[EditConflict] = EditConflict,
+) -> None:
+    """Raise the record's version, refusing (`conflict`) if it is no longer the one the user saw.
+
+    Every change to a record that two people can edit calls this first; the version a form page
+    was rendered from comes back as `expected`. None is a change made without a form (a worker,
+    the CLI): it raises the version without comparing.
+    """
+    version = getattr(record, column) if expected is None else expected
+    if not 0 <= version < MAX_VERSION or not compare_and_set(
+        session, record, column, version, version + 1
+    ):
+        session.refresh(record)
+        raise conflict(record)
 
 
 _AFTER_COMMIT = "pilot.after_commit"

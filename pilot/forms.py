@@ -1,5 +1,6 @@
 """Small helpers shared by the feature forms."""
 
+import secrets
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -7,9 +8,18 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectMultipleField, StringField
-from wtforms.validators import StopValidation, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectMultipleField, StringField
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+
+from pilot.database import MAX_VERSION
 
 
 class AppForm(FlaskForm):
@@ -78,3 +88,41 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class VersionField(IntegerField):
+    """The version of the record the form page was rendered from: the service refuses a save
+    made on an older one (pilot.database.bump_version). Required, so a request that leaves it
+    out cannot skip the comparison."""
+
+    widget = HiddenInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        validators = validators or [
+            InputRequired(message=_l("The page was out of date: try again.")),
+            NumberRange(min=0, max=MAX_VERSION, message=_l("The page was out of date: try again.")),
+        ]
+        super().__init__(label, validators, **kwargs)
+
+    def set(self, version: int) -> None:
+        """Show this version on the next render (the submitted value would win otherwise)."""
+        self.data = version
+        self.raw_data = [str(version)]
+
+
+#: Length of a submission token (secrets.token_urlsafe(24) gives 32 characters).
+TOKEN_MAX = 64
+
+
+def new_submission_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class SubmissionTokenField(HiddenField):
+    """A token made when a create form's page is rendered, the same for every send of that
+    page: the service makes one record per token (pilot.submissions), so a double click or a
+    resent form makes no second record. A request without one is served as before."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        validators = validators or [Optional(), Length(max=TOKEN_MAX)]
+        super().__init__(label, validators, default=new_submission_token, **kwargs)

@@ -13,6 +13,7 @@ from pilot.kpis.models import Kpi
 from pilot.plan.models import FollowUpPlan, PlanAction, TargetRevision
 from pilot.rectification.models import ItemNote, RectificationItem
 from pilot.reports.models import ReportArchive, ReportJob
+from pilot.submissions.models import FormSubmission
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
 from pilot.training.models import (
     Attendance,
@@ -41,6 +42,7 @@ __all__ = [
     "Diagnosis",
     "DiagnosisFramework",
     "ExpertAssignment",
+    "FormSubmission",
     "Finding",
     "Firm",
     "Framework",

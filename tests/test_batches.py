@@ -262,6 +262,7 @@ def test_renaming_a_batch_to_a_taken_name_changes_nothing(client, world, session
             start_date="2027-03-01",
             end_date="2027-12-31",
             contract_ref="changed",
+            version="1",
         ),
     )
     assert response.status_code == 200

@@ -152,7 +152,7 @@ def test_changing_to_a_taken_credit_code_changes_nothing(client, world, session)
     use_english(client)
     response = client.post(
         f"/firms/{world.firm_b.id}/edit",
-        data=firm_data(name="乙企业（改名）", credit_code=world.firm_a.credit_code),
+        data=firm_data(name="乙企业（改名）", credit_code=world.firm_a.credit_code, version="1"),
     )
     assert response.status_code == 200
     assert "Another firm has this credit code" in error_of(response.get_data(as_text=True))

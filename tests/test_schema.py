@@ -169,7 +169,10 @@ def _round_trip(migrated: Flask) -> None:
         assert counts["rectification_item"] > 20
     migrate.downgrade(migrated, BEFORE_CONSTRAINTS)
     with migrated.app_context():
-        assert _counts() == counts
+        down = _counts()
+        assert down == {name: counts[name] for name in down}
+        # A table added after that revision goes with the downgrade: it held no demo rows.
+        assert {name: counts[name] for name in set(counts) - set(down)} == {"form_submission": 0}
     migrate.upgrade(migrated)
     with migrated.app_context():
         assert _counts() == counts
@@ -179,10 +182,13 @@ def _round_trip(migrated: Flask) -> None:
 
 
 def _counts() -> dict[str, int]:
+    """Rows per table, for the tables the database has at its revision."""
     with db.engine.connect() as conn:
+        present = set(sa.inspect(conn).get_table_names())
         return {
             table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             for table in SQLModel.metadata.sorted_tables
+            if table.name in present
         }
 
 

@@ -17,6 +17,7 @@ from pilot.stages import Status, progress_of
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
 from pilot.survey.services import SurveyError, save_survey, survey_of, write_analysis
 from tests.conftest import login
+from tests.editing import send
 
 
 @pytest.fixture
@@ -71,9 +72,7 @@ def test_firm_user_saves_a_draft_and_sees_it_when_back(client, world, session, k
     login(client, "firm_a")
     page = client.get(survey_url(world.case_a)).get_data(as_text=True)
     assert "First-pass yield" in page and "ISO 9001" in page
-    response = client.post(
-        survey_url(world.case_a), data=answers(kpis, {"first_pass_yield": "96.5"})
-    )
+    response = send(client, survey_url(world.case_a), answers(kpis, {"first_pass_yield": "96.5"}))
     assert response.status_code == 302
     assert response.headers["Location"] == survey_url(world.case_a)
 
@@ -91,9 +90,9 @@ def test_firm_user_saves_a_draft_and_sees_it_when_back(client, world, session, k
 
 def test_firm_user_submits_and_then_cannot_change_it(client, world, session, kpis):
     login(client, "firm_a")
-    client.post(survey_url(world.case_a), data=answers(kpis, {"complaints": "12"}))
-    response = client.post(
-        survey_url(world.case_a), data=answers(kpis, {"complaints": "12"}, submit=True)
+    send(client, survey_url(world.case_a), answers(kpis, {"complaints": "12"}))
+    response = send(
+        client, survey_url(world.case_a), answers(kpis, {"complaints": "12"}, submit=True)
     )
     assert response.status_code == 302
     survey = fresh_survey(session, world.case_a)
@@ -104,9 +103,10 @@ def test_firm_user_submits_and_then_cannot_change_it(client, world, session, kpi
     assert "建立质量成本核算" in page
     assert world.firm_user_a.display_name in page  # who submitted
 
-    response = client.post(
+    response = send(
+        client,
         survey_url(world.case_a),
-        data=answers(kpis, {"complaints": "3"}, wanted_help="改了"),
+        answers(kpis, {"complaints": "3"}, wanted_help="改了"),
         follow_redirects=True,
     )
     assert "can no longer be changed" in response.get_data(as_text=True)
@@ -117,8 +117,8 @@ def test_firm_user_submits_and_then_cannot_change_it(client, world, session, kpi
 
 def test_staff_fills_and_submits_the_survey_for_the_firm(client, world, session, kpis):
     login(client, "staff")
-    response = client.post(
-        survey_url(world.case_a), data=answers(kpis, {"market_share": "8.25"}, submit=True)
+    response = send(
+        client, survey_url(world.case_a), answers(kpis, {"market_share": "8.25"}, submit=True)
     )
     assert response.status_code == 302
     survey = fresh_survey(session, world.case_a)
@@ -131,13 +131,15 @@ def test_staff_fills_and_submits_the_survey_for_the_firm(client, world, session,
 
 def test_staff_may_correct_a_submitted_survey(client, world, session, kpis):
     login(client, "firm_a")
-    client.post(survey_url(world.case_a), data=answers(kpis, submit=True))
+    send(client, survey_url(world.case_a), answers(kpis, submit=True))
     client.post("/logout")
     login(client, "staff")
     page = client.get(survey_url(world.case_a)).get_data(as_text=True)
     assert "Correct the answers" in page
-    client.post(
-        survey_url(world.case_a), data=answers(kpis, {"rework_rate": "1.2"}, pain_points="返工多")
+    send(
+        client,
+        survey_url(world.case_a),
+        answers(kpis, {"rework_rate": "1.2"}, pain_points="返工多"),
     )
     survey = fresh_survey(session, world.case_a)
     assert survey.pain_points == "返工多"
@@ -147,9 +149,10 @@ def test_staff_may_correct_a_submitted_survey(client, world, session, kpis):
 
 def test_submitting_without_the_help_wanted_is_refused(client, world, session, kpis):
     login(client, "firm_a")
-    response = client.post(
+    response = send(
+        client,
         survey_url(world.case_a),
-        data=answers(kpis, {"first_pass_yield": "90"}, submit=True, wanted_help="  "),
+        answers(kpis, {"first_pass_yield": "90"}, submit=True, wanted_help="  "),
     )
     assert response.status_code == 200
     assert "Say what help the firm wants before submitting." in response.get_data(as_text=True)
@@ -159,10 +162,11 @@ def test_submitting_without_the_help_wanted_is_refused(client, world, session, k
 @pytest.mark.parametrize("bad", ["九十", "96,5", "1e3", "NaN", "98.5%", "-3", "1.23456"])
 def test_a_non_numeric_baseline_is_refused_with_nothing_saved(client, world, session, kpis, bad):
     login(client, "firm_a")
-    client.post(survey_url(world.case_a), data=answers(kpis, {"complaints": "4"}))
-    response = client.post(
+    send(client, survey_url(world.case_a), answers(kpis, {"complaints": "4"}))
+    response = send(
+        client,
         survey_url(world.case_a),
-        data=answers(kpis, {"complaints": "5", "first_pass_yield": bad}, pain_points="新的"),
+        answers(kpis, {"complaints": "5", "first_pass_yield": bad}, pain_points="新的"),
     )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -176,9 +180,7 @@ def test_a_non_numeric_baseline_is_refused_with_nothing_saved(client, world, ses
 
 def test_a_percentage_over_100_is_refused(client, world, session, kpis):
     login(client, "firm_a")
-    response = client.post(
-        survey_url(world.case_a), data=answers(kpis, {"first_pass_yield": "101"})
-    )
+    response = send(client, survey_url(world.case_a), answers(kpis, {"first_pass_yield": "101"}))
     assert "A percentage cannot be more than 100." in response.get_data(as_text=True)
     assert fresh_survey(session, world.case_a) is None
 
@@ -187,16 +189,14 @@ def test_a_value_needs_its_period(client, world, session, kpis):
     login(client, "firm_a")
     data = answers(kpis, {"complaints": "4"})
     data.update({key: "" for key in data if key.endswith("-period")})
-    response = client.post(survey_url(world.case_a), data=data)
+    response = send(client, survey_url(world.case_a), data)
     assert "Say which period the value is for" in response.get_data(as_text=True)
     assert fresh_survey(session, world.case_a) is None
 
 
 def test_empty_values_are_not_given_and_full_width_digits_are_read(client, world, session, kpis):
     login(client, "firm_a")
-    client.post(
-        survey_url(world.case_a), data=answers(kpis, {"customer_satisfaction": " ９２．５ "})
-    )
+    send(client, survey_url(world.case_a), answers(kpis, {"customer_satisfaction": " ９２．５ "}))
     survey = fresh_survey(session, world.case_a)
     assert baselines_of(session, survey) == {"customer_satisfaction": (Decimal("92.5"), "2025年")}
 
@@ -206,18 +206,22 @@ def test_a_tampered_kpi_row_is_refused(client, world, session, kpis):
     data = answers(kpis, {"complaints": "4"})
     data["baselines-0-kpi_id"] = "99999"
     data["baselines-0-value"] = "1"
-    response = client.post(survey_url(world.case_a), data=data)
+    response = send(client, survey_url(world.case_a), data)
     assert response.status_code == 200
     assert fresh_survey(session, world.case_a) is None
 
 
 def test_analysis_before_submission_is_refused(client, world, session, kpis):
     login(client, "firm_a")
-    client.post(survey_url(world.case_a), data=answers(kpis))
+    send(client, survey_url(world.case_a), answers(kpis))
     client.post("/logout")
     login(client, "staff")
-    response = client.post(
-        analysis_url(world.case_a), data={"analysis": "过早"}, follow_redirects=True
+    response = send(
+        client,
+        analysis_url(world.case_a),
+        page=survey_url(world.case_a),
+        data={"analysis": "过早"},
+        follow_redirects=True,
     )
     assert "The needs analysis follows a submitted survey." in response.get_data(as_text=True)
     assert fresh_survey(session, world.case_a).analysis == ""
@@ -229,7 +233,9 @@ def test_an_empty_analysis_is_refused(client, world, session, kpis):
     )
     session.commit()
     login(client, "staff")
-    response = client.post(analysis_url(world.case_a), data={"analysis": "   "})
+    response = send(
+        client, analysis_url(world.case_a), page=survey_url(world.case_a), data={"analysis": "   "}
+    )
     assert response.status_code == 200
     assert "Write the analysis." in response.get_data(as_text=True)
     assert fresh_survey(session, world.case_a).analysis == ""
@@ -237,14 +243,17 @@ def test_an_empty_analysis_is_refused(client, world, session, kpis):
 
 def test_written_analysis_completes_stage_one(client, world, session, kpis):
     login(client, "firm_a")
-    client.post(survey_url(world.case_a), data=answers(kpis, submit=True))
+    send(client, survey_url(world.case_a), answers(kpis, submit=True))
     assert progress_of(session, world.case_a, today())["survey"].status != Status.DONE
     client.post("/logout")
     login(client, "staff")
     page = client.get(survey_url(world.case_a)).get_data(as_text=True)
     assert f'action="/cases/{world.case_a.id}/analysis#needs-analysis"' in page
-    response = client.post(
-        analysis_url(world.case_a), data={"analysis": "过程管理薄弱，先抓质量成本"}
+    response = send(
+        client,
+        analysis_url(world.case_a),
+        page=survey_url(world.case_a),
+        data={"analysis": "过程管理薄弱，先抓质量成本"},
     )
     assert response.status_code == 302
     survey = fresh_survey(session, world.case_a)
@@ -272,14 +281,22 @@ def test_the_firm_and_the_expert_read_the_analysis(client, world, session, kpis)
 def test_the_other_firms_user_gets_404(client, world, session, kpis):
     login(client, "firm_b")
     assert client.get(survey_url(world.case_a)).status_code == 404
-    assert client.post(survey_url(world.case_a), data=answers(kpis)).status_code == 404
-    assert client.post(analysis_url(world.case_a), data={"analysis": "x"}).status_code == 404
+    assert send(client, survey_url(world.case_a), answers(kpis)).status_code == 404
+    assert (
+        send(
+            client,
+            analysis_url(world.case_a),
+            page=survey_url(world.case_a),
+            data={"analysis": "x"},
+        ).status_code
+        == 404
+    )
     assert fresh_survey(session, world.case_a) is None
 
 
 def test_an_expert_can_view_but_not_post(client, world, session, kpis):
     login(client, "firm_a")
-    client.post(survey_url(world.case_a), data=answers(kpis, pain_points="草稿里的痛点"))
+    send(client, survey_url(world.case_a), answers(kpis, pain_points="草稿里的痛点"))
     client.post("/logout")
     login(client, "expert_a")
     response = client.get(survey_url(world.case_a))
@@ -287,8 +304,16 @@ def test_an_expert_can_view_but_not_post(client, world, session, kpis):
     page = response.get_data(as_text=True)
     assert "草稿里的痛点" not in page  # an expert sees the answers once submitted
     assert "The firm has not submitted the survey yet." in page
-    assert client.post(survey_url(world.case_a), data=answers(kpis)).status_code == 403
-    assert client.post(analysis_url(world.case_a), data={"analysis": "x"}).status_code == 403
+    assert send(client, survey_url(world.case_a), answers(kpis)).status_code == 403
+    assert (
+        send(
+            client,
+            analysis_url(world.case_a),
+            page=survey_url(world.case_a),
+            data={"analysis": "x"},
+        ).status_code
+        == 403
+    )
     assert fresh_survey(session, world.case_a).pain_points == "草稿里的痛点"
 
 
@@ -306,10 +331,18 @@ def test_a_withdrawn_case_refuses_edits(client, world, session, kpis):
         page = client.get(survey_url(world.case_a)).get_data(as_text=True)
         assert "<textarea" not in page  # read-only for everyone
         data = answers(kpis, submit=True)
-        assert client.post(survey_url(world.case_a), data=data).status_code == 403
+        assert send(client, survey_url(world.case_a), data).status_code == 403
         client.post("/logout")
     login(client, "staff")
-    assert client.post(analysis_url(world.case_a), data={"analysis": "x"}).status_code == 403
+    assert (
+        send(
+            client,
+            analysis_url(world.case_a),
+            page=survey_url(world.case_a),
+            data={"analysis": "x"},
+        ).status_code
+        == 403
+    )
     survey = fresh_survey(session, world.case_a)
     assert not survey.is_submitted and survey.analysis == ""
 
@@ -318,13 +351,19 @@ def test_case_page_summarises_stage_one(client, world, session, kpis):
     login(client, "firm_a")
     page = client.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert "Not started" in page and "Fill in the survey" in page
-    client.post(
+    send(
+        client,
         survey_url(world.case_a),
-        data=answers(kpis, {"first_pass_yield": "96.5", "complaints": "12"}, submit=True),
+        answers(kpis, {"first_pass_yield": "96.5", "complaints": "12"}, submit=True),
     )
     client.post("/logout")
     login(client, "staff")
-    client.post(analysis_url(world.case_a), data={"analysis": "过程管理薄弱"})
+    send(
+        client,
+        analysis_url(world.case_a),
+        page=survey_url(world.case_a),
+        data={"analysis": "过程管理薄弱"},
+    )
     page = client.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert "Submitted" in page and world.firm_user_a.display_name in page
     assert "Process management" in page and "Brand" in page
@@ -334,7 +373,7 @@ def test_case_page_summarises_stage_one(client, world, session, kpis):
 
 def test_expert_sees_only_the_status_of_a_draft_on_the_case_page(client, world, session, kpis):
     login(client, "firm_a")
-    client.post(survey_url(world.case_a), data=answers(kpis, {"first_pass_yield": "96.5"}))
+    send(client, survey_url(world.case_a), answers(kpis, {"first_pass_yield": "96.5"}))
     client.post("/logout")
     login(client, "expert_a")
     page = client.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
@@ -359,13 +398,13 @@ def count_queries(app, run) -> int:
 
 def test_query_count_does_not_grow_with_baselines(app, client, world, session, kpis):
     login(client, "staff")
-    client.post(survey_url(world.case_a), data=answers(kpis, {"complaints": "1"}, submit=True))
+    send(client, survey_url(world.case_a), answers(kpis, {"complaints": "1"}, submit=True))
     few = {
         path: count_queries(app, lambda p=path: client.get(p))
         for path in (survey_url(world.case_a), f"/cases/{world.case_a.id}")
     }
     every = {k.code: "1" for k in kpis.values()}
-    client.post(survey_url(world.case_a), data=answers(kpis, every))
+    send(client, survey_url(world.case_a), answers(kpis, every))
     assert len(baselines_of(session, fresh_survey(session, world.case_a))) == len(kpis)
     many = {
         path: count_queries(app, lambda p=path: client.get(p))

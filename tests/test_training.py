@@ -141,7 +141,7 @@ def test_editing_a_session_changes_its_time_and_invitations(client, world, sessi
     login(client, "staff")
     response = client.post(
         f"/training/{training.id}/edit",
-        data=session_form(world, start_time="14:00", case_ids=[str(world.case_b.id)]),
+        data=session_form(world, start_time="14:00", case_ids=[str(world.case_b.id)], version="1"),
     )
     assert response.status_code == 302
     session.expire_all()

@@ -5,7 +5,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from pilot.accounts.models import Role
-from pilot.forms import AppForm, choices
+from pilot.forms import AppForm, VersionField, choices
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -40,9 +40,12 @@ class UserForm(AppForm):
     organisation = StringField(_l("Organisation (experts)"), validators=[Length(max=200)])
     specialties = StringField(_l("Specialties (experts)"), validators=[Length(max=500)])
     qualifications = StringField(_l("Qualifications (experts)"), validators=[Length(max=500)])
+    #: The version the page showed, so a stale save is refused.
+    version = VersionField()
 
 
 class NewUserForm(UserForm):
+    version = None  # a new user has no version yet
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(
         _l("Repeat password"),

@@ -40,6 +40,8 @@ class User(UserMixin, SQLModel, table=True):
     #: session of the user at once (sign-out, a password reset, deactivation).
     session_token: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Raised by every profile save; a save made on an older version is refused (no lost edit).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -12,6 +12,7 @@ from zxcvbn import zxcvbn
 
 from pilot.accounts.models import Role, User
 from pilot.audit.services import changed, log, snapshot
+from pilot.database import bump_version
 from pilot.firms.models import Firm
 
 PROFILE_FIELDS = [
@@ -120,7 +121,13 @@ def create_user(session: Session, actor: User | None, password: str, **fields) -
     return user
 
 
-def update_user(session: Session, actor: User, user: User, **fields) -> User:
+def update_user(
+    session: Session, actor: User, user: User, *, version: int | None = None, **fields
+) -> User:
+    """Change a user's profile; EditConflict when `version` (the one the form showed) is not
+    the user's. Signing in, a password reset and deactivation leave the version alone: they do
+    not change what the profile form saves."""
+    bump_version(session, user, version)
     before = snapshot(user, LOGGED_FIELDS)
     for key in PROFILE_FIELDS:
         if key in fields:

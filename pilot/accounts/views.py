@@ -15,6 +15,7 @@ from pilot.accounts.forms import (
     UserForm,
 )
 from pilot.accounts.models import User
+from pilot.database import EditConflict
 from pilot.extensions import db, limiter, login_manager
 from pilot.firms.models import Firm
 from pilot.forms import choices
@@ -136,7 +137,20 @@ def edit_user(user_id: int):
         form.firm_id.data = user.firm_id or 0
     if form.validate_on_submit():
         try:
-            services.update_user(db.session, current_user, user, **_form_fields(form))
+            services.update_user(
+                db.session, current_user, user, version=form.version.data, **_form_fields(form)
+            )
+        except EditConflict as conflict:
+            # Keep the user's input; the next save is made on the version saved meanwhile.
+            db.session.rollback()
+            form.version.set(user.version)
+            flash(str(conflict), "error")
+            return render_template(
+                "accounts/user_form.html",
+                form=form,
+                user=user,
+                password_form=PasswordForm(prefix="pw"),
+            ), 409
         except services.UserError as error:
             db.session.rollback()
             getattr(form, error.field or "username").errors.append(str(error))

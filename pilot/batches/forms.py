@@ -23,6 +23,7 @@ from pilot.forms import (
     AppForm,
     FiniteDecimal,
     MultiCheckboxField,
+    VersionField,
     in_pilot_years,
     parsed,
     strip,
@@ -114,6 +115,12 @@ class BatchForm(AppForm):
         start = self.start_date.data
         if start and field.data and field.data <= start:
             raise ValidationError(_l("The end date must come after the start date."))
+
+
+class EditBatchForm(BatchForm):
+    """Changing a batch: the version the page showed, so a stale save is refused."""
+
+    version = VersionField()
 
 
 class OpenCasesForm(AppForm):

@@ -39,6 +39,8 @@ class Batch(SQLModel, table=True):
     contract_ref: str = Field(default="", max_length=100)
     expert_hours_bought: Decimal = Field(default=Decimal(0), max_digits=8, decimal_places=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Raised by every save; a save made on an older version is refused (no lost edit).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
     def due_weeks(self, stage: str) -> int:
         return getattr(self, f"{stage}_due_weeks")

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from pilot.accounts.models import User
 from pilot.audit.services import changed, log, snapshot
 from pilot.batches.models import Batch
+from pilot.database import bump_version
 from pilot.stages import BY_CODE, STAGES
 
 FIELDS = [
@@ -93,8 +94,12 @@ def create_batch(session: Session, actor: User | None, **fields) -> Batch:
     return batch
 
 
-def update_batch(session: Session, actor: User, batch: Batch, **fields) -> Batch:
-    """Change a batch. Cases keep their own due dates: they were copied when the case opened."""
+def update_batch(
+    session: Session, actor: User, batch: Batch, *, version: int | None = None, **fields
+) -> Batch:
+    """Change a batch. Cases keep their own due dates: they were copied when the case opened.
+    EditConflict when `version` (the one the form showed) is not the batch's."""
+    bump_version(session, batch, version)
     before = snapshot(batch, FIELDS)
     for key in FIELDS:
         if key in fields:

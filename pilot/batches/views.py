@@ -13,11 +13,11 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
 from pilot.batches import services
-from pilot.batches.forms import BatchForm, OpenCasesForm
+from pilot.batches.forms import BatchForm, EditBatchForm, OpenCasesForm
 from pilot.batches.models import DEFAULT_DUE_WEEKS, Batch
 from pilot.cases.models import Case
 from pilot.cases.services import CaseError, batch_due_dates, open_case
-from pilot.database import today
+from pilot.database import EditConflict, today
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.forms import choices
@@ -53,13 +53,15 @@ def _form_fields(form: BatchForm) -> dict:
 
 
 def _batch_form(batch: Batch | None) -> BatchForm:
-    """The batch form, offering the current frameworks and any the batch already uses."""
+    """The batch form, offering the current frameworks and any the batch already uses; a
+    batch's own carries its version."""
     chosen = framework_ids(db.session, batch.id) if batch else []
+    form_class = BatchForm if batch is None else EditBatchForm
     if request.method == "GET":
         data = {"framework_ids": chosen} if batch else _new_batch_defaults()
-        form = BatchForm(obj=batch, data=data)
+        form = form_class(obj=batch, data=data)
     else:
-        form = BatchForm()
+        form = form_class()
     offered = {f.id: f for f in current_frameworks(db.session)}
     offered.update(
         {f.id: f for f in db.session.exec(select(Framework).where(Framework.id.in_(chosen))).all()}
@@ -122,8 +124,16 @@ def edit(batch_id: int):
     form = _batch_form(batch)
     if form.validate_on_submit():
         try:
-            services.update_batch(db.session, current_user, batch, **_form_fields(form))
+            services.update_batch(
+                db.session, current_user, batch, version=form.version.data, **_form_fields(form)
+            )
             set_batch_frameworks(db.session, batch.id, form.framework_ids.data)
+        except EditConflict as conflict:
+            # Keep the user's input; the next save is made on the version saved meanwhile.
+            db.session.rollback()
+            form.version.set(batch.version)
+            flash(str(conflict), "error")
+            return render_template("batches/form.html", form=form, batch=batch), 409
         except services.BatchError as error:
             _save_error(form, error)
         else:

@@ -18,7 +18,7 @@ from sqlmodel import Session, delete, select
 from pilot.accounts.models import User
 from pilot.audit.services import log
 from pilot.cases.models import Case
-from pilot.database import after_commit, utcnow
+from pilot.database import after_commit, compare_and_set, utcnow
 from pilot.diagnosis import scoring
 from pilot.diagnosis.models import (
     Diagnosis,
@@ -368,12 +368,26 @@ def submit(session: Session, actor: User, diagnosis: Diagnosis) -> None:
     )
 
 
+def _decide(session: Session, diagnosis: Diagnosis, status: str) -> None:
+    """Move a submitted diagnosis to accepted or returned, refusing if someone else decided it
+    meanwhile: of two staff accepting at once (two tabs, a double click), one succeeds and the
+    other is told, and no finding becomes two items."""
+    if not compare_and_set(session, diagnosis, "status", DiagnosisStatus.SUBMITTED, status):
+        session.refresh(diagnosis)
+        raise DiagnosisError(
+            _(
+                "Someone else accepted or returned this diagnosis meanwhile: "
+                "look at it again before deciding."
+            )
+        )
+
+
 def return_diagnosis(session: Session, actor: User, diagnosis: Diagnosis, comment: str) -> None:
     if diagnosis.status != DiagnosisStatus.SUBMITTED:
         raise DiagnosisError(_("Only a submitted diagnosis can be returned."))
     if not comment.strip():
         raise DiagnosisError(_("Say what needs to change."), "comment")
-    diagnosis.status = DiagnosisStatus.RETURNED
+    _decide(session, diagnosis, DiagnosisStatus.RETURNED)
     diagnosis.return_comment = comment.strip()
     # Not on the public timeline: the comment is about a draft, which the firm never sees.
     log(session, actor, diagnosis, "return", case_id=diagnosis.case_id, reason=comment.strip())
@@ -400,6 +414,7 @@ def accept(
     """Accept a submitted diagnosis; turn each `rectify` finding of the baseline into an item."""
     if diagnosis.status != DiagnosisStatus.SUBMITTED:
         raise DiagnosisError(_("Only a submitted diagnosis can be accepted."))
+    _decide(session, diagnosis, DiagnosisStatus.ACCEPTED)
     case = session.get(Case, diagnosis.case_id)
     items = []
     for finding in diagnosis.findings:

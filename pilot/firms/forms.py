@@ -32,6 +32,7 @@ from pilot.forms import (
     AppForm,
     FiniteDecimal,
     MultiCheckboxField,
+    VersionField,
     choices,
     parsed,
     strip,
@@ -172,6 +173,12 @@ class FirmForm(AppForm):
             {key: entry.form[key].data or "" for key in CONTACT_KEYS} for entry in self.contacts
         ]
         return [row for row in rows if any(row.values())]
+
+
+class EditFirmForm(FirmForm):
+    """Changing a firm: the version the page showed, so a stale save is refused."""
+
+    version = VersionField()
 
 
 class FirmFilterForm(AppForm):

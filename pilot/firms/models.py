@@ -32,3 +32,5 @@ class Firm(SQLModel, table=True):
     awards: str = Field(default="", sa_type=sa.Text)
     brands: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Raised by every save; a save made on an older version is refused (no lost edit).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})

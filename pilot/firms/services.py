@@ -6,6 +6,7 @@ from sqlmodel import Session, select
 from pilot import reference
 from pilot.accounts.models import User
 from pilot.audit.services import changed, log, snapshot
+from pilot.database import bump_version
 from pilot.firms import credit_code
 from pilot.firms.models import Firm
 
@@ -67,7 +68,11 @@ def create_firm(session: Session, actor: User | None, **fields) -> Firm:
     return firm
 
 
-def update_firm(session: Session, actor: User, firm: Firm, **fields) -> Firm:
+def update_firm(
+    session: Session, actor: User, firm: Firm, *, version: int | None = None, **fields
+) -> Firm:
+    """Change a firm; EditConflict when `version` (the one the form showed) is not the firm's."""
+    bump_version(session, firm, version)
     before = snapshot(firm, FIELDS)
     for key in FIELDS:
         if key in fields:

@@ -10,10 +10,10 @@ from sqlmodel import select
 
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
-from pilot.database import today
+from pilot.database import EditConflict, today
 from pilot.extensions import db
 from pilot.firms import services
-from pilot.firms.forms import CONTACT_ROWS, FirmFilterForm, FirmForm
+from pilot.firms.forms import CONTACT_ROWS, EditFirmForm, FirmFilterForm, FirmForm
 from pilot.firms.models import Firm
 from pilot.permissions import require
 from pilot.reference import CERTIFICATIONS
@@ -102,12 +102,20 @@ def new():
 @require("manage_cases")
 def edit(firm_id: int):
     firm = db.get_or_abort(Firm, firm_id)
-    form = FirmForm(obj=firm if request.method == "GET" else None)
+    form = EditFirmForm(obj=firm if request.method == "GET" else None)
     if request.method == "GET":
         _fill_contact_rows(form)
     if form.validate_on_submit():
         try:
-            services.update_firm(db.session, current_user, firm, **_form_fields(form))
+            services.update_firm(
+                db.session, current_user, firm, version=form.version.data, **_form_fields(form)
+            )
+        except EditConflict as conflict:
+            # Keep the user's input; the next save is made on the version saved meanwhile.
+            db.session.rollback()
+            form.version.set(firm.version)
+            flash(str(conflict), "error")
+            return render_template("firms/form.html", form=form, firm=firm), 409
         except services.FirmError as error:
             _save_error(form, error)
         else:

@@ -8,7 +8,15 @@ from wtforms.validators import InputRequired, Length, StopValidation, Validation
 from pilot.diagnosis.labels import short
 from pilot.diagnosis.models import Finding, WorkTarget
 from pilot.diagnosis.services import SEVERITY_LABELS
-from pilot.forms import AppForm, FiniteDecimal, choices, in_pilot_years, parsed, strip
+from pilot.forms import (
+    AppForm,
+    FiniteDecimal,
+    VersionField,
+    choices,
+    in_pilot_years,
+    parsed,
+    strip,
+)
 from pilot.numbers import plain_text
 from pilot.plan.models import FollowUpPlan
 
@@ -31,6 +39,8 @@ class PlanTextForm(AppForm):
         validators=[Length(max=TEXT_MAX)],
         filters=[strip],
     )
+    #: The drafted version's edit version the page showed, so a stale save is refused.
+    edit_version = VersionField()
 
 
 class PlanActionForm(AppForm):

@@ -37,6 +37,9 @@ class FollowUpPlan(SQLModel, table=True):
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_by_id: int | None = Field(default=None, foreign_key="user.id")
     return_comment: str = Field(default="", sa_type=sa.Text)
+    #: Raised by every change to this version while it is drafted (not the plan's version
+    #: number above): a text save made on an older one is refused (no lost edit). 0: never saved.
+    edit_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     actions: list["PlanAction"] = Relationship(
         back_populates="plan",

@@ -115,6 +115,7 @@ def render_page(case: Case, status: int = 200, **forms):
                 data={
                     "summary": latest.summary if latest else "",
                     "further_service": latest.further_service if latest else "",
+                    "edit_version": latest.edit_version if latest else 0,
                 },
             ),
         )

@@ -5,13 +5,14 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
 from pilot.audit.services import log
 from pilot.cases.models import Case
-from pilot.database import utcnow
+from pilot.database import EditConflict, bump_version, utcnow
 from pilot.diagnosis.models import Diagnosis, Disposition, Finding, Round, WorkTarget
 from pilot.diagnosis.services import diagnosis_of
 from pilot.plan.models import FollowUpPlan, PlanAction, PlanStatus, TargetRevision
@@ -21,6 +22,21 @@ class PlanError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+class PlanConflict(EditConflict, PlanError):
+    """The version being drafted changed since the user loaded it; `current` is the plan now."""
+
+    message = _l(
+        "Someone else changed the plan while you were editing it. "
+        "Your input is kept below; check the current plan before saving again."
+    )
+
+
+def _bump(session: Session, plan: FollowUpPlan, expected: int | None = None) -> None:
+    """Raise the drafted version's edit counter, refusing a save made on an older one. Every
+    change calls it; only the text form sends what it saw (actions are added, not overwritten)."""
+    bump_version(session, plan, expected, column="edit_version", conflict=PlanConflict)
 
 
 def versions_of(session: Session, case: Case) -> list[FollowUpPlan]:
@@ -149,9 +165,18 @@ def start_new_version(session: Session, actor: User, case: Case) -> FollowUpPlan
 
 
 def save_text(
-    session: Session, actor: User, plan: FollowUpPlan, *, summary: str, further_service: str
+    session: Session,
+    actor: User,
+    plan: FollowUpPlan,
+    *,
+    summary: str,
+    further_service: str,
+    version: int | None = None,
 ) -> None:
+    """Save the summary and further service; PlanConflict when `version` (the edit version the
+    form showed, 0 before the first save) is not the plan's."""
     _refuse_frozen(plan)
+    _bump(session, plan, version)
     plan.summary, plan.further_service = summary.strip(), further_service.strip()
     log(
         session,
@@ -174,6 +199,7 @@ class ActionInput:
 
 def add_action(session: Session, actor: User, plan: FollowUpPlan, data: ActionInput) -> PlanAction:
     _refuse_frozen(plan)
+    _bump(session, plan)
     if not data.what.strip():
         raise PlanError(_("Say what will be done."), "what")
     if not data.owner.strip():
@@ -205,6 +231,7 @@ def add_action(session: Session, actor: User, plan: FollowUpPlan, data: ActionIn
 
 def remove_action(session: Session, actor: User, plan: FollowUpPlan, action: PlanAction) -> None:
     _refuse_frozen(plan)
+    _bump(session, plan)
     if action not in plan.actions:
         raise PlanError(_("There is no such action in the version being drafted."))
     log(
@@ -229,6 +256,7 @@ def revise_target(
     reason: str,
 ) -> TargetRevision:
     _refuse_frozen(plan)
+    _bump(session, plan)
     target = session.get(WorkTarget, target_id)
     if target is None or target.case_id != plan.case_id:
         raise PlanError(_("Choose one of the case's work targets."), "target_id")
@@ -259,6 +287,7 @@ def remove_revision(
     session: Session, actor: User, plan: FollowUpPlan, revision: TargetRevision
 ) -> None:
     _refuse_frozen(plan)
+    _bump(session, plan)
     if revision not in plan.revisions:
         raise PlanError(_("There is no such revision in the version being drafted."))
     plan.revisions.remove(revision)
@@ -280,6 +309,7 @@ def unanswered_findings(session: Session, plan: FollowUpPlan) -> list[Finding]:
 
 def submit(session: Session, actor: User, plan: FollowUpPlan) -> None:
     _refuse_frozen(plan)
+    _bump(session, plan)
     if not plan.actions:
         raise PlanError(_("Add at least one action before submitting."))
     missing = unanswered_findings(session, plan)
@@ -308,6 +338,7 @@ def return_plan(session: Session, actor: User, plan: FollowUpPlan, comment: str)
         raise PlanError(_("Only a submitted plan can be returned."))
     if not comment.strip():
         raise PlanError(_("Say what needs to change."), "comment")
+    _bump(session, plan)
     plan.status = PlanStatus.RETURNED
     plan.return_comment = comment.strip()
     log(
@@ -325,6 +356,7 @@ def return_plan(session: Session, actor: User, plan: FollowUpPlan, comment: str)
 def approve(session: Session, actor: User, plan: FollowUpPlan) -> None:
     if plan.status != PlanStatus.SUBMITTED:
         raise PlanError(_("Only a submitted plan can be approved."))
+    _bump(session, plan)
     plan.status = PlanStatus.APPROVED
     plan.approved_at = utcnow()
     plan.approved_by_id = actor.id

@@ -125,7 +125,14 @@ def save(case_id: int):
             plan,
             summary=form.summary.data or "",
             further_service=form.further_service.data or "",
+            version=form.edit_version.data,
         )
+    except services.PlanConflict as conflict:
+        # Keep the user's input; the next save is made on the version saved meanwhile.
+        db.session.rollback()
+        form.edit_version.set(conflict.current.edit_version)
+        flash(str(conflict), "error")
+        return render_page(case, status=409, text_form=form)
     except services.PlanError as error:
         return _refused(case, error, form, "text_form", "#text")
     except IntegrityError:

@@ -6,35 +6,29 @@ from flask_babel import lazy_ngettext
 from wtforms import (
     DateField,
     HiddenField,
-    IntegerField,
     MultipleFileField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import HiddenInput
+from wtforms.validators import Length, Optional, ValidationError
 
 from pilot.diagnosis.models import Severity
 from pilot.diagnosis.services import SEVERITY_LABELS
-from pilot.forms import AppForm, choices, in_pilot_years, strip
+from pilot.forms import (
+    AppForm,
+    SubmissionTokenField,
+    VersionField,
+    choices,
+    in_pilot_years,
+    strip,
+)
 
 TEXT_MAX = 5000
 NOTE_MAX = 2000
 REASON_MAX = 2000
 #: Files one upload may carry; the request size cap (MAX_CONTENT_LENGTH) applies as well.
 MAX_FILES = 10
-
-
-class VersionField(IntegerField):
-    """The item version the page was rendered from: a save made on an older one is refused."""
-
-    widget = HiddenInput()
-
-    def set(self, version: int) -> None:
-        """Show this version on the next render (the submitted value would win otherwise)."""
-        self.data = version
-        self.raw_data = [str(version)]
 
 
 class WorkForm(AppForm):
@@ -51,7 +45,7 @@ class WorkForm(AppForm):
         filters=[strip],
         validators=[Length(max=NOTE_MAX)],
     )
-    version = VersionField(validators=[InputRequired()])
+    version = VersionField()
 
 
 class EvidenceForm(AppForm):
@@ -82,7 +76,7 @@ class EvidenceForm(AppForm):
 
 
 class SubmitForm(AppForm):
-    version = VersionField(validators=[InputRequired()])
+    version = VersionField()
 
 
 class VerifyForm(AppForm):
@@ -124,3 +118,4 @@ class AddItemForm(AppForm):
         default=Severity.GENERAL,
     )
     due_date = DateField(_l("Due date (optional)"), validators=[Optional(), in_pilot_years])
+    token = SubmissionTokenField()

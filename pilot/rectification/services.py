@@ -10,17 +10,17 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
 from pilot.audit.services import changed, log, snapshot
 from pilot.cases.models import Case
-from pilot.database import utcnow
+from pilot.database import EditConflict, bump_version, utcnow
 from pilot.diagnosis.models import Severity
 from pilot.diagnosis.services import SEVERITY_LABELS, item_due_date
 from pilot.files.models import StoredFile
 from pilot.rectification.models import ItemNote, ItemStatus, RectificationItem
+from pilot.submissions.services import claim, made
 
 ITEM_STATUS_LABELS = {
     ItemStatus.OPEN: _l("Open"),
@@ -30,6 +30,8 @@ ITEM_STATUS_LABELS = {
     ItemStatus.RETURNED: _l("Returned"),
     ItemStatus.WAIVED: _l("Waived"),
 }
+#: The kind of record an item form's token makes (pilot.submissions).
+ITEM_KIND = "item"
 WORK_FIELDS = ["root_cause", "measure", "owner_name", "owner_dept"]
 #: Statuses in which the firm may still work the item: the firm must act.
 WORKABLE = (ItemStatus.OPEN, ItemStatus.IN_PROGRESS, ItemStatus.RETURNED)
@@ -53,33 +55,18 @@ class ItemError(ValueError):
         self.field = field
 
 
-class ItemConflict(ItemError):
+class ItemConflict(EditConflict, ItemError):
     """The item changed since the user loaded it; `current` holds what it is now."""
 
-    def __init__(self, item: RectificationItem):
-        super().__init__(
-            _(
-                "Someone else changed this item while you were editing it. "
-                "Your input is kept below; check the current values before saving again."
-            )
-        )
-        self.current = item
+    message = _l(
+        "Someone else changed this item while you were editing it. "
+        "Your input is kept below; check the current values before saving again."
+    )
 
 
 def _bump(session: Session, item: RectificationItem, expected: int | None) -> None:
     """Raise the version, refusing if it is no longer the one the user saw."""
-    version = item.version if expected is None else expected
-    result = session.execute(
-        sa.update(RectificationItem)
-        .where(RectificationItem.id == item.id, RectificationItem.version == version)
-        .values(version=version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        session.refresh(item)
-        raise ItemConflict(item)
-    # The row has the new version already; tell the ORM without marking the item dirty.
-    set_committed_value(item, "version", version + 1)
+    bump_version(session, item, expected, conflict=ItemConflict)
 
 
 def evidence_of(session: Session, item: RectificationItem) -> list[StoredFile]:
@@ -101,8 +88,12 @@ def add_item(
     due_date: date | None,
     today: date,
     framework_item_id: int | None = None,
+    token: str | None = None,
 ) -> RectificationItem:
-    """An item added by hand (staff or an assigned expert)."""
+    """An item added by hand (staff or an assigned expert). `token` is the form page's
+    (pilot.submissions): a second send of the same page adds no second item, raising
+    AlreadySubmitted with the first one's id."""
+    claim(session, ITEM_KIND, token)
     if not description.strip():
         raise ItemError(_("Describe what must be fixed."), "description")
     if severity not in SEVERITY_LABELS or severity == Severity.OBSERVATION:
@@ -120,6 +111,7 @@ def add_item(
     )
     session.add(item)
     session.flush()
+    made(session, ITEM_KIND, token, item.id)
     log(
         session,
         actor,

@@ -32,6 +32,7 @@ from pilot.rectification.pages import (
     render_queue,
 )
 from pilot.rectification.queries import EVIDENCE
+from pilot.submissions.services import AlreadySubmitted
 
 bp = Blueprint("rectification", __name__)
 
@@ -61,6 +62,16 @@ def add(case_id: int):
                 severity=form.severity.data,
                 due_date=form.due_date.data,
                 today=today(),
+                token=form.token.data,
+            )
+        except AlreadySubmitted as sent:
+            # A double click or a resent page: the first send added the item; show it.
+            db.session.rollback()
+            flash(_("This form was already sent: the item it added is shown."), "success")
+            return redirect(
+                url_for(
+                    "rectification.checklist", case_id=case.id, _anchor=f"item-{sent.record_id}"
+                )
             )
         except services.ItemError as error:
             db.session.rollback()

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation
 
 from pilot.batches.forms import MultiCheckboxField, strip
-from pilot.forms import AppForm
+from pilot.forms import AppForm, VersionField
 from pilot.kpis.models import Kpi
 from pilot.reference import CERTIFICATIONS
 from pilot.survey.services import WEAK_AREAS
@@ -90,6 +90,8 @@ class SurveyForm(AppForm):
         _l("Help the firm wants from the pilot"), validators=[Length(max=5000)], filters=[strip]
     )
     baselines = FieldList(FormField(BaselineRowForm), max_entries=MAX_ROWS)
+    #: The survey's version the page showed (0: no survey saved yet), so a stale save is refused.
+    version = VersionField()
     save_draft = SubmitField(_l("Save draft"))
     submit_survey = SubmitField(_l("Submit the survey"))
 
@@ -147,3 +149,4 @@ class SurveyForm(AppForm):
 
 class AnalysisForm(AppForm):
     analysis = TextAreaField(_l("Needs analysis"), validators=[Length(max=20000)], filters=[strip])
+    version = VersionField()

@@ -28,6 +28,9 @@ class NeedsSurvey(SQLModel, table=True):
     analysis: str = Field(default="", sa_type=sa.Text)
     analysis_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     analysis_by_id: int | None = Field(default=None, foreign_key="user.id")
+    #: Raised by every save of the answers or the analysis; a save made on an older version is
+    #: refused (no lost edit).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
     baselines: list["SurveyBaseline"] = Relationship(
         back_populates="survey",

@@ -26,12 +26,17 @@ def _initial(case: Case, survey: NeedsSurvey | None, kpis: list[Kpi]) -> dict:
         for kpi in kpis
     ]
     answers = {name: getattr(survey, name) for name in ANSWER_FIELDS} if survey else {}
-    return answers | {"baselines": rows}
+    return answers | {"baselines": rows, "version": survey.version if survey else 0}
 
 
 def render_edit(
-    case: Case, form: SurveyForm | None = None, analysis_form: AnalysisForm | None = None
+    case: Case,
+    form: SurveyForm | None = None,
+    analysis_form: AnalysisForm | None = None,
+    status: int = 200,
 ):
+    """The survey page; forms given are shown as sent. A 409 (the survey was saved meanwhile)
+    keeps the correction form open on the user's input."""
     survey = services.survey_of(db.session, case)
     if form is None:
         kpis = queries.catalogue()
@@ -39,12 +44,17 @@ def render_edit(
         form.bind_catalogue(kpis)
     if analysis_form is None:
         analysis_form = AnalysisForm(
-            formdata=None, data={"analysis": survey.analysis if survey else ""}
+            formdata=None,
+            data={
+                "analysis": survey.analysis if survey else "",
+                "version": survey.version if survey else 0,
+            },
         )
     return render_template(
         "survey/edit.html",
         form=form,
         analysis_form=analysis_form,
         kpi_name=kpi_name,
+        conflict=status == 409,
         **summary(case, survey),
-    )
+    ), status

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from pilot.accounts.models import User
 from pilot.audit.services import log, snapshot
 from pilot.cases.models import Case
-from pilot.database import utcnow
+from pilot.database import bump_version, utcnow
 from pilot.kpis.models import Kpi
 from pilot.permissions import can_edit_survey
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
@@ -53,15 +53,22 @@ def save_survey(
     *,
     baselines: list[tuple[int, Decimal, str]],
     submit: bool = False,
+    version: int | None = None,
     **answers,
 ) -> NeedsSurvey:
-    """Save the answers as a draft, or submit them: the firm until it submits, staff always."""
+    """Save the answers as a draft, or submit them: the firm until it submits, staff always.
+
+    `version` is the one the form showed (0 before the first save): EditConflict when the
+    survey was saved since.
+    """
     survey = survey_of(session, case)
     if not can_edit_survey(actor, case, survey):
         if survey is not None and survey.is_submitted:
             raise SurveyError(_("The survey has been submitted and can no longer be changed."))
         raise SurveyError(_("You may not fill in this case's survey."))
-    if survey is None:
+    if survey is not None:
+        bump_version(session, survey, version)
+    else:
         survey = NeedsSurvey(case_id=case.id)
         session.add(survey)
     unknown = set(answers.get("weak_areas", [])) - set(WEAK_AREAS)
@@ -102,12 +109,17 @@ def save_survey(
     return survey
 
 
-def write_analysis(session: Session, actor: User, case: Case, analysis: str) -> NeedsSurvey:
+def write_analysis(
+    session: Session, actor: User, case: Case, analysis: str, version: int | None = None
+) -> NeedsSurvey:
+    """Staff's analysis; EditConflict when `version` (the one the form showed) is not the
+    survey's."""
     survey = survey_of(session, case)
     if survey is None or not survey.is_submitted:
         raise SurveyError(_("The needs analysis follows a submitted survey."))
     if not analysis.strip():
         raise SurveyError(_("Write the analysis."), "analysis")
+    bump_version(session, survey, version)
     before = {"analysis": survey.analysis}
     survey.analysis = analysis.strip()
     survey.analysis_at = utcnow()

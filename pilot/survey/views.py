@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from pilot.database import EditConflict
 from pilot.extensions import db
 from pilot.permissions import can_edit_survey, get_case_or_404
 from pilot.survey import pages, queries, services
@@ -40,9 +41,16 @@ def edit(case_id: int):
             case,
             baselines=form.baseline_values(),
             submit=submit,
+            version=form.version.data,
             **form.answers(),
         )
         db.session.commit()
+    except EditConflict as conflict:
+        # Keep the user's input; the next save is made on the version saved meanwhile.
+        db.session.rollback()
+        form.version.set(conflict.current.version)
+        flash(str(conflict), "error")
+        return pages.render_edit(case, form, status=409)
     except services.SurveyError as error:
         db.session.rollback()
         if error.field in ANSWER_FIELDS:
@@ -73,7 +81,18 @@ def analysis(case_id: int):
     form = AnalysisForm()
     if form.validate_on_submit():
         try:
-            services.write_analysis(db.session, current_user, case, form.analysis.data or "")
+            services.write_analysis(
+                db.session,
+                current_user,
+                case,
+                form.analysis.data or "",
+                version=form.version.data,
+            )
+        except EditConflict as conflict:
+            db.session.rollback()
+            form.version.set(conflict.current.version)
+            flash(str(conflict), "error")
+            return pages.render_edit(case, analysis_form=form, status=409)
         except services.SurveyError as error:
             db.session.rollback()
             if error.field != "analysis":

@@ -36,6 +36,7 @@ from pilot.forms import (
     AppForm,
     FiniteDecimal,
     MultiCheckboxField,
+    VersionField,
     choices,
     in_pilot_years,
     parsed,
@@ -133,6 +134,12 @@ class SessionForm(AppForm):
                     MAX_MATERIALS,
                 )
             )
+
+
+class EditSessionForm(SessionForm):
+    """Changing a session: the version the page showed, so a stale save is refused."""
+
+    version = VersionField()
 
 
 def parse_count(text: str | None) -> int:
@@ -283,6 +290,7 @@ def _initial(training: TrainingSession | None, cases: list[tuple[Case, Firm]]) -
         "description": training.description,
         "case_ids": list(invited),
         "finding_ids": linked_finding_ids(training),
+        "version": training.version,
     }
 
 
@@ -291,7 +299,8 @@ def session_form(batch: Batch, training: TrainingSession | None) -> SessionForm:
     session (or a new one's defaults); on POST what was sent."""
     cases = batch_cases(batch)
     linked = set(linked_finding_ids(training))
-    form = SessionForm(data=_initial(training, cases) if request.method == "GET" else None)
+    form_class = SessionForm if training is None else EditSessionForm
+    form = form_class(data=_initial(training, cases) if request.method == "GET" else None)
     form.case_ids.choices = choices(
         (case.id, firm.name + (" " + _("(withdrawn)") if case.is_withdrawn else ""))
         for case, firm in cases

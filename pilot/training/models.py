@@ -41,6 +41,8 @@ class TrainingSession(SQLModel, table=True):
     description: str = Field(default="", sa_type=sa.Text)
     created_by_id: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Raised by every save; a save made on an older version is refused (no lost edit).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
     attendances: list["Attendance"] = Relationship(back_populates="session")
 

@@ -11,7 +11,7 @@ from pilot.accounts.models import User
 from pilot.audit.services import log, snapshot
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
-from pilot.database import local_zone
+from pilot.database import bump_version, local_zone
 from pilot.diagnosis.models import Diagnosis, Finding
 from pilot.files.store import save_uploads
 from pilot.survey.services import WEAK_AREAS
@@ -75,14 +75,17 @@ def save_session(
     *,
     case_ids: list[int],
     finding_ids: list[int],
+    version: int | None = None,
     **fields,
 ) -> TrainingSession:
-    """Create or change a session, with the firms invited and the findings it addresses."""
+    """Create or change a session, with the firms invited and the findings it addresses.
+    Changing it: EditConflict when `version` (the one the form showed) is not the session's."""
     creating = training is None
     if creating:
         training = TrainingSession(batch_id=batch.id, created_by_id=actor.id, **fields)
         before = None
     else:
+        bump_version(session, training, version)
         before = snapshot(training, SESSION_FIELDS)
         for key in SESSION_FIELDS:
             if key in fields:

@@ -14,7 +14,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from pilot.batches.models import Batch
-from pilot.database import today
+from pilot.database import EditConflict, today
 from pilot.extensions import db
 from pilot.files.store import FileRejected
 from pilot.permissions import (
@@ -66,9 +66,16 @@ def _session_page(batch: Batch, training: TrainingSession | None):
                 training,
                 case_ids=list(form.case_ids.data or []),
                 finding_ids=list(form.finding_ids.data or []),
+                version=form.version.data if training is not None else None,
                 **fields,
             )
             save_materials(db.session, current_user, saved, form.chosen_materials())
+        except EditConflict as conflict:
+            # Keep the user's input; the next save is made on the version saved meanwhile.
+            db.session.rollback()
+            form.version.set(training.version)
+            flash(str(conflict), "error")
+            return pages.render_session_form(batch, training, form, 409)
         except services.TrainingError as error:
             db.session.rollback()
             form[error.field if error.field in FORM_FIELDS else "topic"].errors.append(str(error))

@@ -8,7 +8,7 @@ from wtforms import DateField, DecimalField, MultipleFileField, StringField, Tex
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from pilot.batches.forms import FiniteDecimal, MultiCheckboxField, in_pilot_years, parsed, strip
-from pilot.forms import AppForm
+from pilot.forms import AppForm, SubmissionTokenField
 
 #: Photos one visit may carry; the request size cap (MAX_CONTENT_LENGTH) applies as well.
 MAX_PHOTOS = 20
@@ -30,6 +30,7 @@ class VisitForm(AppForm):
     photos = MultipleFileField(
         _l("Photos (JPEG or PNG, optional)"), render_kw={"accept": "image/jpeg,image/png"}
     )
+    token = SubmissionTokenField()
 
     def __init__(self, *args, batch_start: date | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,11 +13,14 @@ from pilot.cases.models import Case
 from pilot.database import utcnow
 from pilot.files.models import StoredFile
 from pilot.files.store import FileRejected, KindNotAllowed, save_uploads
+from pilot.submissions.services import claim, made
 from pilot.visits.models import Visit, VisitStatus
 
 #: The owner type of a visit's photos in the file store, and the kinds a photo may be.
 PHOTO_TYPE = "visit"
 PHOTO_CONTENT_TYPES = frozenset({"image/jpeg", "image/png"})
+#: The kind of record a visit form's token makes (pilot.submissions).
+VISIT_KIND = "visit"
 VISIT_FIELDS = ["visit_date", "hours", "firm_participants", "activities", "status"]
 
 
@@ -38,7 +41,11 @@ def log_visit(
     activities: str,
     firm_participants: str = "",
     today: date,
+    token: str | None = None,
 ) -> Visit:
+    """Log a visit. `token` is the form page's (pilot.submissions): a second send of the same
+    page makes no second visit, raising AlreadySubmitted with the first one's id."""
+    claim(session, VISIT_KIND, token)
     if visit_date > today:
         raise VisitError(_("A visit cannot be in the future."), "visit_date")
     if not (Decimal(0) < hours <= Decimal(24)):
@@ -59,6 +66,8 @@ def log_visit(
         experts=[assigned[e] for e in expert_ids],
     )
     session.add(visit)
+    session.flush()
+    made(session, VISIT_KIND, token, visit.id)
     log(
         session,
         actor,

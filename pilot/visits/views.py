@@ -13,6 +13,7 @@ from pilot.extensions import db
 from pilot.files.store import FileRejected
 from pilot.forms import choices
 from pilot.permissions import get_case_or_404, require
+from pilot.submissions.services import AlreadySubmitted
 from pilot.visits import pages, services
 from pilot.visits.forms import ConfirmVisitForm, DisputeVisitForm, VisitForm
 from pilot.visits.models import Visit
@@ -45,8 +46,14 @@ def new(case_id: int):
                 activities=form.activities.data or "",
                 firm_participants=form.firm_participants.data or "",
                 today=today(),
+                token=form.token.data,
             )
             services.add_photos(db.session, current_user, visit, form.chosen_photos())
+        except AlreadySubmitted as sent:
+            # A double click or a resent page: the first send made the visit; show it.
+            db.session.rollback()
+            flash(_("This form was already sent: here is the visit it logged."), "success")
+            return redirect(url_for("visits.show", visit_id=sent.record_id))
         except services.VisitError as error:
             db.session.rollback()
             form[error.field if error.field in form else "activities"].errors.append(str(error))
