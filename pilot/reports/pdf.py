@@ -6,6 +6,7 @@ WeasyPrint is imported on the first rendering, not with the app: loading it and 
 takes about a second, which every `pilot` command and server start would otherwise pay.
 """
 
+import atexit
 import ctypes.util
 import logging
 from dataclasses import dataclass
@@ -71,6 +72,9 @@ def _fonts():
     for problem in missing_pieces():
         log.warning("report: missing %s: %s", problem.what, problem.consequence)
     config = FontConfiguration()
+    # Let it go while WeasyPrint's libraries are still loaded, not during interpreter shutdown
+    # (where its finaliser fails with "'NoneType' object is not callable").
+    atexit.register(_fonts.cache_clear)
     faces, allowed = [], set()
     for family, kind in (("Pilot Sans SC", "sans"), ("Pilot Serif SC", "serif")):
         path = fonts.font_path(kind)
