@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from pilot import create_app
 from pilot.config import PROJECT_ROOT
 from pilot.extensions import db
-from tests import factories
-from tests.conftest import PG_URL, drop_database, login, make_database
+from tests import demo, factories
+from tests.conftest import PG_URL, login
 
 
 def test_the_app_refuses_to_start_with_the_placeholder_key(tmp_path):
@@ -170,13 +170,15 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60):
     raise AssertionError(f"{url} did not answer in {seconds} s")
 
 
-def test_pilot_serve_runs_gunicorn_and_refuses_the_placeholder_key(tmp_path):
+def test_pilot_serve_runs_gunicorn_and_refuses_the_placeholder_key(tmp_path, shared_demo):
     pilot = shutil.which("pilot", path=str(Path(sys.executable).parent))
     assert pilot, "the console script is installed with the project"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PILOT_")}
     env["PILOT_INSTANCE_PATH"] = str(tmp_path / "inst")
-    url = make_database(PG_URL, "pilot_serve") if PG_URL else None
-    if url:
+    # A migrated database: a copy of the run's demo, which `pilot db upgrade` made.
+    (tmp_path / "inst").mkdir()
+    url = demo.copy_database(shared_demo, tmp_path / "inst" / "pilot.sqlite")
+    if PG_URL:
         env["PILOT_DATABASE_URL"] = url
     try:
         refused = subprocess.run(
@@ -186,7 +188,6 @@ def test_pilot_serve_runs_gunicorn_and_refuses_the_placeholder_key(tmp_path):
         assert "SECRET_KEY is the placeholder" in refused.stderr
 
         env["PILOT_SECRET_KEY"] = "a-long-random-test-key"
-        subprocess.run([pilot, "db", "upgrade"], env=env, check=True, capture_output=True)
         port = _free_port()
         server = subprocess.Popen(
             [pilot, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
@@ -205,5 +206,4 @@ def test_pilot_serve_runs_gunicorn_and_refuses_the_placeholder_key(tmp_path):
             server.wait(timeout=30)
             server.stdout.close()
     finally:
-        if url:
-            drop_database(url)
+        demo.drop(url)
