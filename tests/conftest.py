@@ -27,6 +27,7 @@ from werkzeug.routing.rules import Rule
 import pilot.models  # noqa: F401
 from pilot import create_app
 from pilot.extensions import db
+from pilot.frameworks.models import Framework
 from tests import demo, factories
 
 PG_URL = os.environ.get("PILOT_TEST_DATABASE_URL")
@@ -147,6 +148,22 @@ def world_template(sqlite_template, tmp_path_factory) -> tuple[Path, dict]:
     return folder / "test.sqlite", ids
 
 
+@pytest.fixture(scope="session")
+def world_frameworks_template(world_template, tmp_path_factory) -> tuple[Path, list[int]]:
+    """The world with the `frameworks` fixture's records, built once for this worker (SQLite):
+    the database file and the frameworks' ids."""
+    folder = tmp_path_factory.mktemp("world-frameworks")
+    url = f"sqlite:///{folder / 'test.sqlite'}"
+    copy_sqlite(world_template[0], url)
+    app = make_test_app(url, folder)
+    with app.app_context(), force_locale("en"):
+        world = load_records(db.session, world_template[1])
+        ids = [framework.id for framework in add_frameworks(db.session, world.batch)]
+        db.session.commit()
+        db.engine.dispose()
+    return folder / "test.sqlite", ids
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     if "demo_data" in request.fixturenames:
@@ -154,8 +171,11 @@ def database_url(request, tmp_path):
         request.addfinalizer(lambda: demo.drop(url))
         return url
     if not PG_URL:
-        # A test that uses `world` starts from a copy of the world built once (see `world`).
-        if "world" in request.fixturenames:
+        # A test that uses `world` starts from a copy of the world built once (see `world`),
+        # with the frameworks loaded if it uses them too (see `frameworks`).
+        if {"world", "frameworks"} <= set(request.fixturenames):
+            template = request.getfixturevalue("world_frameworks_template")[0]
+        elif "world" in request.fixturenames:
             template = request.getfixturevalue("world_template")[0]
         else:
             template = request.getfixturevalue("sqlite_template")
@@ -333,13 +353,23 @@ def build_world(session) -> SimpleNamespace:
 
 
 @pytest.fixture
-def frameworks(session, world):
+def frameworks(request, session, world):
     """GB/T 19580 and the brand maturity framework with the KPI catalogue, chosen for the world's
-    batch."""
+    batch. On SQLite the test's database is a copy that holds them already (database_url)."""
+    if not PG_URL:
+        ids = request.getfixturevalue("world_frameworks_template")[1]
+        return [session.get(Framework, id) for id in ids]
+    shipped = add_frameworks(session, world.batch)
+    session.commit()
+    return shipped
+
+
+def add_frameworks(session, batch) -> list:
+    """The shipped frameworks and KPI catalogue loaded and chosen for the batch (flushed)."""
     from pilot.frameworks.services import load_kpi_catalogue, load_shipped, set_batch_frameworks
 
     shipped = load_shipped(session)
     load_kpi_catalogue(session)
-    set_batch_frameworks(session, world.batch.id, [f.id for f in shipped])
-    session.commit()
+    set_batch_frameworks(session, batch.id, [f.id for f in shipped])
+    session.flush()
     return shipped
