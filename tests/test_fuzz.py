@@ -232,7 +232,9 @@ def test_no_form_or_page_gives_a_500(demo_app, username):
         fields = {k: v for k, v in form["fields"].items() if k != "csrf_token"}
         post(form["action"], {}, "every field left out")
         post(form["action"], dict(fields), "as shown")
-        for name in fields:  # a hand-made request that leaves out one field
+        # A hand-made request that leaves out one field: one field of each kind (score_12 and
+        # score_13 are one kind), so a form of a hundred scores is not posted a hundred times.
+        for name in {re.sub(r"\d+", "N", name): name for name in fields}.values():
             post(form["action"], {k: v for k, v in fields.items() if k != name}, f"without {name}")
         for value in CORPUS:
             post(form["action"], {name: value for name in fields}, f"every field = {value[:12]!r}")
