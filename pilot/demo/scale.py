@@ -24,7 +24,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlmodel import Session, SQLModel
 
-from pilot import models  # noqa: F401  (every table in the metadata)
+from pilot import (
+    fonts,
+    models,  # noqa: F401  (every table in the metadata)
+)
 from pilot.demo import data
 from pilot.demo.build import load_demo, org_code
 from pilot.firms.credit_code import complete
@@ -78,6 +81,11 @@ def load_scale(session: Session, firms: int, per_batch: int = 200) -> str:
         raise ValueError(f"firms and per_batch must be multiples of {TEMPLATE}")
     load_demo(session)
     session.commit()
+    return copy_cases(session, firms, per_batch)
+
+
+def copy_cases(session: Session, firms: int, per_batch: int) -> str:
+    """Copy the demo batch, alone in the database, until `firms` firms. Commits."""
     copier = _Copier(session.connection(), firms // TEMPLATE, per_batch // TEMPLATE)
     copier.run()
     session.commit()
@@ -340,9 +348,11 @@ class _Copier:
         if self._placeholder is None:
             from weasyprint import HTML
 
-            self._placeholder = HTML(
-                string="<p>规模测试数据：占位文件，报告未渲染。</p>"
-            ).write_pdf()
+            font = fonts.font_path("sans")
+            face = f"@font-face {{ font-family: P; src: url({font.as_uri()}); }}" if font else ""
+            text = "规模测试数据：占位文件，报告未渲染。"
+            html = f"<style>{face} p {{ font-family: P; }}</style><p>{text}</p>"
+            self._placeholder = HTML(string=html).write_pdf()
         return self._placeholder
 
     def _insert(self, name: str, rows: list[dict]) -> None:
