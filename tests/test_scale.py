@@ -76,6 +76,7 @@ def worlds(tmp_path_factory, sqlite_template):
         variant = make_test_app(urls[name], folder)
         with variant.app_context():
             copy_cases(db.session, *sizes)
+            db.session.close()
             db.engine.dispose()
     yield SimpleNamespace(urls=urls, folder=folder)
     for url in made:
@@ -93,6 +94,7 @@ def test_scale_data_copies_every_stage_of_the_demo_into_each_batch(worlds):
     demo, long = open_app(worlds, "demo"), open_app(worlds, "long")
     with demo.app_context():
         template = stage_counts(db.session)
+        db.session.close()
         db.engine.dispose()
     with long.app_context():
         session = db.session
@@ -126,6 +128,7 @@ def test_scale_data_copies_every_stage_of_the_demo_into_each_batch(worlds):
         check_dates(session, batches)
         items = session.exec(select(func.count()).select_from(RectificationItem)).one()
         assert items > 0 and items % 3 == 0
+        db.session.close()
         db.engine.dispose()
 
 

@@ -99,18 +99,27 @@ def _add_achievements(session: Session, outcomes: dict[int, CaseOutcome], ids: l
 
 
 def _add_changes(session: Session, outcomes: dict[int, CaseOutcome], ids: list[int]) -> None:
-    """Before and after, for cases whose both rounds are accepted."""
+    """Before and after, for cases whose both rounds are accepted (only theirs are loaded with
+    their scores: most cases of a batch have an accepted baseline and no final round yet)."""
+    accepted = session.exec(
+        select(Diagnosis.case_id, Diagnosis.round).where(
+            Diagnosis.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED
+        )
+    ).all()
+    both: dict[int, set[str]] = defaultdict(set)
+    for case_id, round_ in accepted:
+        both[case_id].add(round_)
+    wanted = [cid for cid, r in both.items() if {Round.BASELINE, Round.FINAL} <= r]
+    if not wanted:
+        return
     diagnoses = session.exec(
         select(Diagnosis)
-        .where(Diagnosis.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED)
+        .where(Diagnosis.case_id.in_(wanted), Diagnosis.status == DiagnosisStatus.ACCEPTED)
         .options(selectinload(Diagnosis.scores))
     ).all()
-    rounds: dict[int, dict[str, Diagnosis]] = defaultdict(dict)
+    paired: dict[int, dict[str, Diagnosis]] = defaultdict(dict)
     for diagnosis in diagnoses:
-        rounds[diagnosis.case_id][diagnosis.round] = diagnosis
-    paired = {cid: r for cid, r in rounds.items() if Round.BASELINE in r and Round.FINAL in r}
-    if not paired:
-        return
+        paired[diagnosis.case_id][diagnosis.round] = diagnosis
     links = session.exec(
         select(DiagnosisFramework).where(
             DiagnosisFramework.diagnosis_id.in_([r[Round.BASELINE].id for r in paired.values()])
