@@ -3,7 +3,8 @@
     PILOT_INSTANCE_PATH=... PILOT_DATABASE_URL=... python benchmarks/profile_pages.py [PAGE...]
 
 Reads an instance already loaded with `pilot demo load --firms N`; PAGE is one of the names
-below (default: all). PROFILE=1 prints the 25 costliest functions of each page.
+below (default: all). PROFILE=1 prints the 40 costliest functions of each page (SORT=tottime:
+by their own time).
 """
 
 import cProfile
@@ -91,7 +92,8 @@ def main() -> None:
             client.get(path)
             profile.disable()
             out = io.StringIO()
-            pstats.Stats(profile, stream=out).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
+            order = os.environ.get("SORT", "cumulative")
+            pstats.Stats(profile, stream=out).sort_stats(order).print_stats(40)
             print(out.getvalue())
 
 

@@ -295,7 +295,7 @@ class _Copier:
                 if "id" in table.c and isinstance(table.c.id.type, sa.Integer):
                     self.conn.execute(
                         sa.text(
-                            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "  # nosec B608
+                            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
                             f'coalesce((SELECT max(id) FROM "{name}"), 0) + 1, false)'
                         )
                     )
