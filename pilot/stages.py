@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, StageMark
+from pilot.cases.queries import CaseRow
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
 from pilot.plan.models import FollowUpPlan, PlanStatus
@@ -255,7 +256,7 @@ def evaluate(facts: CaseFacts, today: date) -> Progress:
     return Progress(facts.case_id, tuple(states), current)
 
 
-def load_facts(session: Session, cases: Iterable[Case]) -> dict[int, CaseFacts]:
+def load_facts(session: Session, cases: Iterable[Case | CaseRow]) -> dict[int, CaseFacts]:
     cases = list(cases)
     facts = {
         c.id: CaseFacts(
@@ -269,8 +270,13 @@ def load_facts(session: Session, cases: Iterable[Case]) -> dict[int, CaseFacts]:
     if not facts:
         return facts
     ids = list(facts)
-    for mark in session.exec(select(StageMark).where(StageMark.case_id.in_(ids))).all():
-        facts[mark.case_id].marks[mark.stage] = mark.reason
+    marks = session.exec(
+        select(StageMark.case_id, StageMark.stage, StageMark.reason).where(
+            StageMark.case_id.in_(ids)
+        )
+    ).all()
+    for case_id, stage, reason in marks:
+        facts[case_id].marks[stage] = reason
     surveys = session.exec(
         select(NeedsSurvey.case_id, NeedsSurvey.submitted_at, NeedsSurvey.analysis).where(
             NeedsSurvey.case_id.in_(ids)
@@ -363,7 +369,7 @@ def _load_evaluation_facts(session: Session, facts: dict[int, CaseFacts], ids: l
         facts[case_id].verdict_given = verdict is not None
 
 
-def progress(session: Session, cases: Iterable[Case], today: date) -> dict[int, Progress]:
+def progress(session: Session, cases: Iterable[Case | CaseRow], today: date) -> dict[int, Progress]:
     return {cid: evaluate(f, today) for cid, f in load_facts(session, cases).items()}
 
 

@@ -7,6 +7,7 @@ from sqlmodel import select
 from pilot.accounts.models import Role, User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment
+from pilot.cases.queries import case_rows, case_rows_query
 from pilot.database import today
 from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
@@ -41,8 +42,7 @@ def board():
         select(User).where(User.role == Role.EXPERT).order_by(User.display_name)
     ).all()
     if batch:
-        query = visible_cases_query(current_user).where(Case.batch_id == batch.id)
-        query = query.join(Firm, Case.firm_id == Firm.id)
+        query = case_rows_query(visible_cases_query(current_user).where(Case.batch_id == batch.id))
         if args.get("district"):
             query = query.where(Firm.district == args["district"])
         if args.get("industry"):
@@ -55,19 +55,20 @@ def board():
                     )
                 )
             )
-        cases = db.session.exec(query).all()
+        cases = case_rows(db.session, query)
         states = progress(db.session, cases, today())
         for case in cases:
             state = states[case.id]
             if args.get("stage") and state.current != args["stage"]:
                 continue
-            rows.append((case, state))
+            rows.append((case, state, tuple((s.status, s.due) for s in state.stages)))
             for s in state.active_stages:
                 counts[s.code] += 1
             overdue_cases += state.is_overdue
         rows.sort(key=_sort_key(args.get("sort", "firm")), reverse=args.get("dir") == "desc")
-        item_counts = counts_by_case(db.session, [c.id for c, _s in rows], today())
+        item_counts = counts_by_case(db.session, [row[0].id for row in rows], today())
         batch_items = batch_counts(db.session, batch.id, today())
+    districts, industries = district_choices(), industry_choices()
     return render_template(
         "board/board.html",
         batches=batches,
@@ -79,8 +80,12 @@ def board():
         batch_items=batch_items,
         severity_labels=SEVERITY_LABELS,
         experts=experts,
-        districts=district_choices(),
-        industries=industry_choices(),
+        districts=districts,
+        industries=industries,
+        district_names=dict(districts),
+        industry_names=dict(industries),
+        # Each distinct run of six stage cells, rendered once for every row that shows it.
+        stage_runs={row[2]: row[1].stages for row in rows},
         current_codes=[*STAGE_CODES, CLOSED, WITHDRAWN],
         sort=args.get("sort", "firm"),
     )
@@ -99,20 +104,25 @@ def _chosen_batch(batches: list[Batch]) -> Batch | None:
 def _sort_key(sort: str):
     order = {code: i for i, code in enumerate([*STAGE_CODES, CLOSED, WITHDRAWN])}
     keys = {
-        "firm": lambda r: r[0].firm.name,
-        "district": lambda r: (r[0].firm.district, r[0].firm.name),
-        "industry": lambda r: (r[0].firm.industry_code, r[0].firm.name),
-        "stage": lambda r: (order[r[1].current], r[0].firm.name),
-        "overdue": lambda r: (not r[1].is_overdue, r[0].firm.name),
+        "firm": lambda r: r[0].firm_name,
+        "district": lambda r: (r[0].district, r[0].firm_name),
+        "industry": lambda r: (r[0].industry_code, r[0].firm_name),
+        "stage": lambda r: (order[r[1].current], r[0].firm_name),
+        "overdue": lambda r: (not r[1].is_overdue, r[0].firm_name),
     }
     return keys.get(sort, keys["firm"])
 
 
 def expert_home():
-    cases = db.session.exec(visible_cases_query(current_user)).all()
+    cases = case_rows(db.session, case_rows_query(visible_cases_query(current_user)))
     states = progress(db.session, cases, today())
-    cases.sort(key=lambda c: (not states[c.id].is_overdue, c.batch.name, c.firm.name))
-    return render_template("board/expert_home.html", cases=cases, states=states)
+    cases.sort(key=lambda c: (not states[c.id].is_overdue, c.batch_name, c.firm_name))
+    return render_template(
+        "board/expert_home.html",
+        cases=cases,
+        states=states,
+        current_codes=[*STAGE_CODES, CLOSED, WITHDRAWN],
+    )
 
 
 def firm_home():
