@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, func, select
 
@@ -269,7 +270,8 @@ def load_facts(session: Session, cases: Iterable[Case | CaseRow]) -> dict[int, C
     }
     if not facts:
         return facts
-    ids = list(facts)
+    # One expanding parameter for the ids: no per-id coercion in each of the queries below.
+    ids = sa.bindparam("case_ids", list(facts), expanding=True)
     marks = session.exec(
         select(StageMark.case_id, StageMark.stage, StageMark.reason).where(
             StageMark.case_id.in_(ids)
@@ -327,7 +329,9 @@ def load_facts(session: Session, cases: Iterable[Case | CaseRow]) -> dict[int, C
     return facts
 
 
-def _load_evaluation_facts(session: Session, facts: dict[int, CaseFacts], ids: list[int]) -> None:
+def _load_evaluation_facts(
+    session: Session, facts: dict[int, CaseFacts], ids: sa.BindParameter
+) -> None:
     approved = session.exec(
         select(FollowUpPlan.case_id).where(
             FollowUpPlan.case_id.in_(ids), FollowUpPlan.status == PlanStatus.APPROVED

@@ -39,7 +39,9 @@ def board():
     counts = {code: 0 for code in STAGE_CODES}
     overdue_cases = 0
     experts = db.session.exec(
-        select(User).where(User.role == Role.EXPERT).order_by(User.display_name)
+        select(User.id, User.display_name)
+        .where(User.role == Role.EXPERT)
+        .order_by(User.display_name)
     ).all()
     if batch:
         query = case_rows_query(visible_cases_query(current_user).where(Case.batch_id == batch.id))

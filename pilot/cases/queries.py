@@ -70,9 +70,10 @@ _COLUMNS = (
 )
 
 
-def case_rows_query(cases: sa.Select) -> sa.Select:
+def case_rows_query(cases: sa.Select, *order) -> sa.Select:
     """A query of `Case` (e.g. `visible_cases_query(user)` with its filters) turned into one
-    reading `CaseRow` columns; filter it on `Firm` or `Batch` columns as well if need be."""
+    reading `CaseRow` columns, in the given order then by case id; filter it on `Firm` or
+    `Batch` columns as well if need be."""
     return (
         cases.with_only_columns(*_COLUMNS)
         .join(Firm, Firm.id == Case.firm_id)
@@ -83,13 +84,13 @@ def case_rows_query(cases: sa.Select) -> sa.Select:
         )
         .outerjoin(User, User.id == ExpertAssignment.expert_id)
         .order_by(None)
-        .order_by(Case.id, ExpertAssignment.id)
+        .order_by(*order, Case.id, ExpertAssignment.id)
     )
 
 
 def case_rows(session: Session, query: sa.Select) -> list[CaseRow]:
     """The rows of a `case_rows_query`, one per case (its first lead expert, as
-    `Case.lead_expert`), in case id order."""
+    `Case.lead_expert`), in the query's order."""
     rows: dict[int, CaseRow] = {}
     for values in session.execute(query):
         if values[0] not in rows:
