@@ -11,6 +11,7 @@ from datetime import date
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, func, select
@@ -383,11 +384,12 @@ _KEPT = "pilot_case_facts"
 
 
 def facts_of(session: Session, case: Case) -> CaseFacts:
-    """One case's facts, kept in the session until its next write: the case page asks for them
-    in more than one section. A session with changes not yet flushed reads them again (the
-    query would flush them first); a flush, a bulk statement, a commit or a rollback forgets
-    what was kept."""
-    if session.new or session.dirty or session.deleted:
+    """One case's facts, kept during a request in its session until the session's next write:
+    the case page asks for them in more than one section. A session with changes not yet
+    flushed reads them again (the query would flush them first); a flush, a bulk statement, the
+    end of a transaction or a rollback forgets what was kept. Outside a request (the command
+    line, a long-lived session) they are read every time."""
+    if not has_request_context() or session.new or session.dirty or session.deleted:
         return load_facts(session, [case])[case.id]
     kept = session.info.setdefault(_KEPT, {})
     if case.id not in kept:
