@@ -1,9 +1,14 @@
 """Each role's home at `/`: staff's cohort board, the expert's firms, the firm's own case."""
 
-from flask import Blueprint, abort, render_template, request
+import threading
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlmodel import select
 
+from pilot import data_version
 from pilot.accounts.models import Role, User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment
@@ -30,9 +35,33 @@ def home():
     return pages[home_of(current_user)]()
 
 
+#: How many rendered boards each worker keeps (a 200-firm board is about 270 KB).
+KEPT_BOARDS = 16
+
+
 def board():
+    # The version first, then the data: what is kept under a version is never older than it.
+    version = data_version.current(db.session)
     batches = db.session.exec(select(Batch).order_by(Batch.start_date.desc())).all()
     batch = _chosen_batch(batches)
+    key = (version, request.query_string, str(get_locale()), today(), current_user.role)
+    kept = current_app.extensions.setdefault("pilot_kept_boards", {})
+    content = kept.get(key) if version is not None else None
+    if content is None:
+        content = Markup(render_template("board/_board.html", **_board(batches, batch)))
+        if version is not None:
+            with _KEEPING:
+                while len(kept) >= KEPT_BOARDS:
+                    kept.pop(next(iter(kept)))
+                kept[key] = content
+    return render_template("board/board.html", content=content)
+
+
+_KEEPING = threading.Lock()
+
+
+def _board(batches: list[Batch], batch: Batch | None) -> dict:
+    """What the board's content shows."""
     args = request.args
     rows = []
     item_counts, batch_items = {}, None
@@ -71,8 +100,7 @@ def board():
         item_counts = counts_by_case(db.session, [row[0].id for row in rows], today())
         batch_items = batch_counts(db.session, batch.id, today())
     districts, industries = district_choices(), industry_choices()
-    return render_template(
-        "board/board.html",
+    return dict(
         batches=batches,
         batch=batch,
         rows=rows,

@@ -25,6 +25,7 @@ from flask import current_app
 from sqlmodel import Session, SQLModel
 
 from pilot import (
+    data_version,
     fonts,
     models,  # noqa: F401  (every table in the metadata)
 )
@@ -290,6 +291,8 @@ class _Copier:
                     out.append(self._copy(table, row, copy))
             self._insert(name, out)
         self._files()
+        # Written past the session: a new data version by hand.
+        data_version.bump(self.conn)
         if self.conn.dialect.name == "postgresql":
             # The ids were given explicitly: move each table's sequence past them.
             for name, table in self.tables.items():
