@@ -40,7 +40,7 @@ def bump(connection: sa.Connection) -> None:
 sa.event.listen(
     DataVersion.__table__,
     "after_create",
-    sa.DDL(f"INSERT INTO data_version (id, value) VALUES ({_ROW}, 0)"),
+    sa.DDL("INSERT INTO data_version (id, value) VALUES (1, 0)"),
 )
 
 
