@@ -7,7 +7,7 @@ INSTANCE ?= instance
 # pytest-xdist workers for `make test`: one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run serve test install translations messages lint format clean bench-report
+.PHONY: run serve test install translations messages lint format clean bench-report bench-pages
 
 $(BIN)/pilot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ test: install
 
 bench-report: install
 	$(BIN)/python benchmarks/report.py
+
+# Pages under load on 2,000 firms (SQLite; PostgreSQL when PILOT_DATABASE_URL names a server).
+# Needs wrk: apt-get install -y wrk
+bench-pages: install
+	@command -v wrk >/dev/null || { echo "bench-pages needs wrk: apt-get install -y wrk"; exit 1; }
+	$(BIN)/python benchmarks/pages.py
 
 lint: $(BIN)/pilot
 	$(BIN)/ruff check --fix pilot tests migrations/env.py benchmarks

@@ -207,12 +207,33 @@ def demo_group() -> None:
 
 
 @demo_group.command("load")
+@click.option(
+    "--firms",
+    type=click.IntRange(min=20),
+    default=20,
+    show_default=True,
+    help="More than 20: province-scale data, the demo batch's cases copied (multiple of 20).",
+)
+@click.option(
+    "--per-batch",
+    type=click.IntRange(min=20),
+    default=200,
+    show_default=True,
+    help="Firms per batch with --firms (multiple of 20).",
+)
 @with_appcontext
-def demo_load() -> None:
-    """Load a fictional first batch (首批) of 20 firms, dated relative to today."""
+def demo_load(firms: int, per_batch: int) -> None:
+    """Load a fictional first batch (首批) of 20 firms, dated relative to today; with --firms N,
+    then copies of its cases until N firms, in batches half a year apart."""
     from pilot.demo import DEMO_PASSWORD, load_demo
+    from pilot.demo.scale import TEMPLATE, load_scale
 
-    summary = load_demo(db.session)
+    if firms % TEMPLATE or per_batch % TEMPLATE:
+        raise click.BadParameter(f"--firms and --per-batch must be multiples of {TEMPLATE}")
+    if firms > TEMPLATE:
+        summary = load_scale(db.session, firms, per_batch)
+    else:
+        summary = load_demo(db.session)
     db.session.commit()
     click.echo(summary)
     click.echo(f"Demo password for every account: {DEMO_PASSWORD}")

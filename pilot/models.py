@@ -4,6 +4,7 @@ from pilot.accounts.models import Role, User
 from pilot.audit.models import AuditLog
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
+from pilot.data_version import DataVersion
 from pilot.diagnosis.models import Diagnosis, DiagnosisFramework, Finding, ItemScore, WorkTarget
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
 from pilot.files.models import StoredFile
@@ -38,6 +39,7 @@ __all__ = [
     "Batch",
     "BatchFramework",
     "Case",
+    "DataVersion",
     "CoachingRecord",
     "Diagnosis",
     "DiagnosisFramework",

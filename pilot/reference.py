@@ -14,9 +14,13 @@ def _rows(name: str) -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(fh))
 
 
-def _localised(row: dict[str, str]) -> str:
+def _name_key() -> str:
     locale = get_locale()
-    return row["name_zh"] if locale is None or locale.language == "zh" else row["name_en"]
+    return "name_zh" if locale is None or locale.language == "zh" else "name_en"
+
+
+def _localised(row: dict[str, str]) -> str:
+    return row[_name_key()]
 
 
 def industries() -> tuple[dict[str, str], ...]:
@@ -40,11 +44,13 @@ def district_name(code: str) -> str:
 
 
 def industry_choices() -> list[tuple[str, str]]:
-    return [(r["code"], f"{r['code']} {_localised(r)}") for r in industries()]
+    key = _name_key()
+    return [(r["code"], f"{r['code']} {r[key]}") for r in industries()]
 
 
 def district_choices() -> list[tuple[str, str]]:
-    return [(r["code"], _localised(r)) for r in districts()]
+    key = _name_key()
+    return [(r["code"], r[key]) for r in districts()]
 
 
 CERTIFICATIONS = {

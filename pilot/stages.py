@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+import sqlalchemy as sa
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, func, select
 
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, StageMark
+from pilot.cases.queries import CaseRow
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round, WorkTarget
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
 from pilot.plan.models import FollowUpPlan, PlanStatus
@@ -255,7 +259,7 @@ def evaluate(facts: CaseFacts, today: date) -> Progress:
     return Progress(facts.case_id, tuple(states), current)
 
 
-def load_facts(session: Session, cases: Iterable[Case]) -> dict[int, CaseFacts]:
+def load_facts(session: Session, cases: Iterable[Case | CaseRow]) -> dict[int, CaseFacts]:
     cases = list(cases)
     facts = {
         c.id: CaseFacts(
@@ -268,9 +272,15 @@ def load_facts(session: Session, cases: Iterable[Case]) -> dict[int, CaseFacts]:
     }
     if not facts:
         return facts
-    ids = list(facts)
-    for mark in session.exec(select(StageMark).where(StageMark.case_id.in_(ids))).all():
-        facts[mark.case_id].marks[mark.stage] = mark.reason
+    # One expanding parameter for the ids: no per-id coercion in each of the queries below.
+    ids = sa.bindparam("case_ids", list(facts), expanding=True)
+    marks = session.exec(
+        select(StageMark.case_id, StageMark.stage, StageMark.reason).where(
+            StageMark.case_id.in_(ids)
+        )
+    ).all()
+    for case_id, stage, reason in marks:
+        facts[case_id].marks[stage] = reason
     surveys = session.exec(
         select(NeedsSurvey.case_id, NeedsSurvey.submitted_at, NeedsSurvey.analysis).where(
             NeedsSurvey.case_id.in_(ids)
@@ -321,7 +331,9 @@ def load_facts(session: Session, cases: Iterable[Case]) -> dict[int, CaseFacts]:
     return facts
 
 
-def _load_evaluation_facts(session: Session, facts: dict[int, CaseFacts], ids: list[int]) -> None:
+def _load_evaluation_facts(
+    session: Session, facts: dict[int, CaseFacts], ids: sa.BindParameter
+) -> None:
     approved = session.exec(
         select(FollowUpPlan.case_id).where(
             FollowUpPlan.case_id.in_(ids), FollowUpPlan.status == PlanStatus.APPROVED
@@ -363,16 +375,50 @@ def _load_evaluation_facts(session: Session, facts: dict[int, CaseFacts], ids: l
         facts[case_id].verdict_given = verdict is not None
 
 
-def progress(session: Session, cases: Iterable[Case], today: date) -> dict[int, Progress]:
+def progress(session: Session, cases: Iterable[Case | CaseRow], today: date) -> dict[int, Progress]:
     return {cid: evaluate(f, today) for cid, f in load_facts(session, cases).items()}
 
 
+#: Session.info key of the facts already loaded for single cases (see `facts_of`).
+_KEPT = "pilot_case_facts"
+
+
 def facts_of(session: Session, case: Case) -> CaseFacts:
-    return load_facts(session, [case])[case.id]
+    """One case's facts, kept during a request in its session until the session's next write:
+    the case page asks for them in more than one section. A session with changes not yet
+    flushed reads them again (the query would flush them first); a flush, a bulk statement, the
+    end of a transaction or a rollback forgets what was kept. Outside a request (the command
+    line, a long-lived session) they are read every time."""
+    if not has_request_context() or session.new or session.dirty or session.deleted:
+        return load_facts(session, [case])[case.id]
+    kept = session.info.setdefault(_KEPT, {})
+    if case.id not in kept:
+        kept[case.id] = load_facts(session, [case])[case.id]
+    return kept[case.id]
+
+
+def _forget_facts(session, *args) -> None:
+    session.info.pop(_KEPT, None)
+
+
+for _event in (
+    "before_flush",
+    "after_commit",
+    "after_rollback",
+    "after_soft_rollback",
+    "after_transaction_end",
+):
+    sa.event.listen(OrmSession, _event, _forget_facts)
+
+
+@sa.event.listens_for(OrmSession, "do_orm_execute")
+def _forget_facts_on_bulk_writes(state) -> None:
+    if not state.is_select:
+        _forget_facts(state.session)
 
 
 def progress_of(session: Session, case: Case, today: date) -> Progress:
-    return progress(session, [case], today)[case.id]
+    return evaluate(facts_of(session, case), today)
 
 
 def stage_open(session: Session, case: Case, code: str) -> bool:

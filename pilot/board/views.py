@@ -1,12 +1,18 @@
 """Each role's home at `/`: staff's cohort board, the expert's firms, the firm's own case."""
 
-from flask import Blueprint, abort, render_template, request
+import threading
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlmodel import select
 
+from pilot import data_version
 from pilot.accounts.models import Role, User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment
+from pilot.cases.queries import case_rows, case_rows_query
 from pilot.database import today
 from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
@@ -29,20 +35,46 @@ def home():
     return pages[home_of(current_user)]()
 
 
+#: How many rendered boards each worker keeps (a 200-firm board is about 270 KB).
+KEPT_BOARDS = 16
+
+
 def board():
+    # The version first, then the data: what is kept under a version is never older than it.
+    version = data_version.current(db.session)
     batches = db.session.exec(select(Batch).order_by(Batch.start_date.desc())).all()
     batch = _chosen_batch(batches)
+    key = (version, request.query_string, str(get_locale()), today(), current_user.role)
+    kept = current_app.extensions.setdefault("pilot_kept_boards", {})
+    content = kept.get(key) if version is not None else None
+    if content is None:
+        # B704: our own template's output, escaped by Jinja as it rendered.
+        content = Markup(render_template("board/_board.html", **_board(batches, batch)))  # nosec B704
+        if version is not None:
+            with _KEEPING:
+                while len(kept) >= KEPT_BOARDS:
+                    kept.pop(next(iter(kept)))
+                kept[key] = content
+    return render_template("board/board.html", content=content)
+
+
+_KEEPING = threading.Lock()
+
+
+def _board(batches: list[Batch], batch: Batch | None) -> dict:
+    """What the board's content shows."""
     args = request.args
     rows = []
     item_counts, batch_items = {}, None
     counts = {code: 0 for code in STAGE_CODES}
     overdue_cases = 0
     experts = db.session.exec(
-        select(User).where(User.role == Role.EXPERT).order_by(User.display_name)
+        select(User.id, User.display_name)
+        .where(User.role == Role.EXPERT)
+        .order_by(User.display_name)
     ).all()
     if batch:
-        query = visible_cases_query(current_user).where(Case.batch_id == batch.id)
-        query = query.join(Firm, Case.firm_id == Firm.id)
+        query = case_rows_query(visible_cases_query(current_user).where(Case.batch_id == batch.id))
         if args.get("district"):
             query = query.where(Firm.district == args["district"])
         if args.get("industry"):
@@ -55,21 +87,21 @@ def board():
                     )
                 )
             )
-        cases = db.session.exec(query).all()
+        cases = case_rows(db.session, query)
         states = progress(db.session, cases, today())
         for case in cases:
             state = states[case.id]
             if args.get("stage") and state.current != args["stage"]:
                 continue
-            rows.append((case, state))
+            rows.append((case, state, tuple((s.status, s.due) for s in state.stages)))
             for s in state.active_stages:
                 counts[s.code] += 1
             overdue_cases += state.is_overdue
         rows.sort(key=_sort_key(args.get("sort", "firm")), reverse=args.get("dir") == "desc")
-        item_counts = counts_by_case(db.session, [c.id for c, _s in rows], today())
+        item_counts = counts_by_case(db.session, [row[0].id for row in rows], today())
         batch_items = batch_counts(db.session, batch.id, today())
-    return render_template(
-        "board/board.html",
+    districts, industries = district_choices(), industry_choices()
+    return dict(
         batches=batches,
         batch=batch,
         rows=rows,
@@ -79,8 +111,12 @@ def board():
         batch_items=batch_items,
         severity_labels=SEVERITY_LABELS,
         experts=experts,
-        districts=district_choices(),
-        industries=industry_choices(),
+        districts=districts,
+        industries=industries,
+        district_names=dict(districts),
+        industry_names=dict(industries),
+        # Each distinct run of six stage cells, rendered once for every row that shows it.
+        stage_runs={row[2]: row[1].stages for row in rows},
         current_codes=[*STAGE_CODES, CLOSED, WITHDRAWN],
         sort=args.get("sort", "firm"),
     )
@@ -99,20 +135,25 @@ def _chosen_batch(batches: list[Batch]) -> Batch | None:
 def _sort_key(sort: str):
     order = {code: i for i, code in enumerate([*STAGE_CODES, CLOSED, WITHDRAWN])}
     keys = {
-        "firm": lambda r: r[0].firm.name,
-        "district": lambda r: (r[0].firm.district, r[0].firm.name),
-        "industry": lambda r: (r[0].firm.industry_code, r[0].firm.name),
-        "stage": lambda r: (order[r[1].current], r[0].firm.name),
-        "overdue": lambda r: (not r[1].is_overdue, r[0].firm.name),
+        "firm": lambda r: r[0].firm_name,
+        "district": lambda r: (r[0].district, r[0].firm_name),
+        "industry": lambda r: (r[0].industry_code, r[0].firm_name),
+        "stage": lambda r: (order[r[1].current], r[0].firm_name),
+        "overdue": lambda r: (not r[1].is_overdue, r[0].firm_name),
     }
     return keys.get(sort, keys["firm"])
 
 
 def expert_home():
-    cases = db.session.exec(visible_cases_query(current_user)).all()
+    cases = case_rows(db.session, case_rows_query(visible_cases_query(current_user)))
     states = progress(db.session, cases, today())
-    cases.sort(key=lambda c: (not states[c.id].is_overdue, c.batch.name, c.firm.name))
-    return render_template("board/expert_home.html", cases=cases, states=states)
+    cases.sort(key=lambda c: (not states[c.id].is_overdue, c.batch_name, c.firm_name))
+    return render_template(
+        "board/expert_home.html",
+        cases=cases,
+        states=states,
+        current_codes=[*STAGE_CODES, CLOSED, WITHDRAWN],
+    )
 
 
 def firm_home():

@@ -6,6 +6,9 @@ reference and no comment; every label is text that pygal's XML tree escapes, set
 font stack.
 """
 
+from decimal import Decimal
+from functools import lru_cache
+
 # B405: Edits pygal's own tree, parses nothing.
 from xml.etree import ElementTree  # nosec B405
 
@@ -147,10 +150,16 @@ def radar_svg(result: FrameworkResult) -> Markup:
     """A radar chart of the framework's categories, each as a percentage of its maximum points.
 
     Returns SVG markup to embed as it is (a Markup string: Jinja does not escape it again).
+    Drawn once per set of values and kept: the chart depends on nothing else.
     """
     # pygal goes round anticlockwise; the categories are read clockwise from the top.
     categories = result.categories[:1] + result.categories[:0:-1]
-    labels = [(c.name, f"{decimal_text(c.percent)}%") for c in categories]
+    return _radar(result.name, tuple((c.name, c.percent) for c in categories))
+
+
+@lru_cache(maxsize=256)
+def _radar(name: str, categories: tuple[tuple[str, Decimal], ...]) -> Markup:
+    labels = [(category, f"{decimal_text(percent)}%") for category, percent in categories]
     chart = pygal.Radar(
         style=_STYLE,
         width=WIDTH,
@@ -170,8 +179,8 @@ def radar_svg(result: FrameworkResult) -> Markup:
         value_formatter=lambda value: f"{value:g}%",
         classes=("pygal-chart", "radar"),
     )
-    chart.x_labels = [name for name, _value in labels]
-    chart.add(result.name, [float(c.percent) for c in categories])
-    chart.add_xml_filter(_tidy(result.name, labels))
+    chart.x_labels = [label for label, _value in labels]
+    chart.add(name, [float(percent) for _category, percent in categories])
+    chart.add_xml_filter(_tidy(name, labels))
     # pygal escapes every label; the tree is tidied and carries no script.
     return Markup(chart.render(is_unicode=True))  # nosec

@@ -62,6 +62,18 @@ def diagnosis_of(session: Session, case: Case, round_: str) -> Diagnosis | None:
     ).first()
 
 
+def diagnoses_of(session: Session, case: Case) -> dict[str, Diagnosis]:
+    """The case's diagnoses by round, with their scores and findings, in one go."""
+    return {
+        d.round: d
+        for d in session.exec(
+            select(Diagnosis)
+            .where(Diagnosis.case_id == case.id)
+            .options(selectinload(Diagnosis.scores), selectinload(Diagnosis.findings))
+        ).all()
+    }
+
+
 def frameworks_query():
     """Frameworks with their categories and items (a fixed number of queries), quality first."""
     return (

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
@@ -15,18 +16,27 @@ from pilot.accounts.models import User
 from pilot.accounts.queries import people_by_id
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
+from pilot.cases.queries import CaseRow, case_rows, case_rows_query
 from pilot.database import today
-from pilot.diagnosis.models import Diagnosis, DiagnosisFramework, DiagnosisStatus, Round, WorkTarget
+from pilot.diagnosis import scoring
+from pilot.diagnosis.models import (
+    Diagnosis,
+    DiagnosisFramework,
+    DiagnosisStatus,
+    ItemScore,
+    Round,
+    WorkTarget,
+)
 from pilot.evaluation import services
 from pilot.evaluation.before_after import (
     FrameworkChange,
     average_changes,
     change_chart,
-    changes_between,
+    compare,
     mean,
 )
 from pilot.evaluation.models import Evaluation, KpiActual, ServiceRating
-from pilot.evaluation.queries import achievement_of, missing
+from pilot.evaluation.queries import missing
 from pilot.evaluation.ratings import RatingSummary, summarise
 from pilot.extensions import db
 from pilot.firms.models import Firm
@@ -36,8 +46,7 @@ from pilot.stages import STATUS_LABELS, CaseFacts, Progress, Status, evaluate, l
 
 @dataclass
 class CaseOutcome:
-    case: Case
-    firm: Firm
+    case: CaseRow
     progress: Progress
     facts: CaseFacts
     targets: int = 0
@@ -58,7 +67,7 @@ class CaseOutcome:
 
     @property
     def still_open(self) -> bool:
-        return not self.case.is_read_only
+        return not (self.case.is_closed or self.case.is_withdrawn)
 
     @property
     def why(self) -> list[str]:
@@ -81,60 +90,83 @@ class ExpertRatings:
     summary: RatingSummary
 
 
-def _add_achievements(session: Session, outcomes: dict[int, CaseOutcome], ids: list[int]) -> None:
+def _add_achievements(session: Session, outcomes: dict[int, CaseOutcome], ids) -> None:
     """Work targets of accepted baselines, with their checked actuals' achievement."""
     target_rows = session.exec(
-        select(WorkTarget, KpiActual)
+        select(
+            WorkTarget.case_id,
+            WorkTarget.direction,
+            WorkTarget.baseline,
+            WorkTarget.target,
+            KpiActual.actual,
+            KpiActual.checked_at,
+        )
         .join(Diagnosis, Diagnosis.id == WorkTarget.diagnosis_id)
         .join(KpiActual, KpiActual.target_id == WorkTarget.id, isouter=True)
         .where(WorkTarget.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED)
     ).all()
-    for target, actual in target_rows:
-        result = outcomes[target.case_id]
+    for case_id, direction, baseline, target, actual, checked_at in target_rows:
+        result = outcomes[case_id]
         result.targets += 1
-        if actual is not None and actual.checked_at is not None:
-            reached = achievement_of(target, actual.actual)
+        if actual is not None and checked_at is not None:
+            reached = services.achievement(direction, baseline, target, actual)
             result.achievements.append(reached.percent)
             result.met += reached.met
 
 
-def _add_changes(session: Session, outcomes: dict[int, CaseOutcome], ids: list[int]) -> None:
-    """Before and after, for cases whose both rounds are accepted."""
-    diagnoses = session.exec(
-        select(Diagnosis)
-        .where(Diagnosis.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED)
-        .options(selectinload(Diagnosis.scores))
+def _add_changes(session: Session, outcomes: dict[int, CaseOutcome], ids) -> None:
+    """Before and after, for cases whose both rounds are accepted (only theirs are loaded with
+    their scores, as plain columns: most cases of a batch have an accepted baseline and no
+    final round yet)."""
+    accepted = session.exec(
+        select(Diagnosis.id, Diagnosis.case_id, Diagnosis.round).where(
+            Diagnosis.case_id.in_(ids), Diagnosis.status == DiagnosisStatus.ACCEPTED
+        )
     ).all()
-    rounds: dict[int, dict[str, Diagnosis]] = defaultdict(dict)
-    for diagnosis in diagnoses:
-        rounds[diagnosis.case_id][diagnosis.round] = diagnosis
-    paired = {cid: r for cid, r in rounds.items() if Round.BASELINE in r and Round.FINAL in r}
+    paired: dict[int, dict[str, int]] = defaultdict(dict)
+    for diagnosis_id, case_id, round_ in accepted:
+        paired[case_id][round_] = diagnosis_id
+    paired = {cid: r for cid, r in paired.items() if {Round.BASELINE, Round.FINAL} <= r.keys()}
     if not paired:
         return
+    wanted = [d for r in paired.values() for d in (r[Round.BASELINE], r[Round.FINAL])]
+    scores: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
+    for diagnosis_id, item_id, percent, level in session.exec(
+        select(ItemScore.diagnosis_id, ItemScore.item_id, ItemScore.percent, ItemScore.level).where(
+            ItemScore.diagnosis_id.in_(sa.bindparam("diagnosis_ids", wanted, expanding=True))
+        )
+    ).all():
+        scores[diagnosis_id][item_id] = (percent, level)
+    baselines = [r[Round.BASELINE] for r in paired.values()]
     links = session.exec(
-        select(DiagnosisFramework).where(
-            DiagnosisFramework.diagnosis_id.in_([r[Round.BASELINE].id for r in paired.values()])
+        select(DiagnosisFramework.diagnosis_id, DiagnosisFramework.framework_id).where(
+            DiagnosisFramework.diagnosis_id.in_(
+                sa.bindparam("baseline_ids", baselines, expanding=True)
+            )
         )
     ).all()
     frameworks = {
         f.id: f
         for f in session.exec(
             select(Framework)
-            .where(Framework.id.in_({link.framework_id for link in links}))
+            .where(Framework.id.in_({framework_id for _d, framework_id in links}))
             .options(selectinload(Framework.categories).selectinload(FrameworkCategory.items))
         ).all()
     }
     by_diagnosis: dict[int, list[Framework]] = defaultdict(list)
-    for link in links:
-        by_diagnosis[link.diagnosis_id].append(frameworks[link.framework_id])
+    for diagnosis_id, framework_id in links:
+        by_diagnosis[diagnosis_id].append(frameworks[framework_id])
     for case_id, pair in paired.items():
         used = sorted(
-            by_diagnosis[pair[Round.BASELINE].id], key=lambda f: (f.domain != "quality", f.id)
+            by_diagnosis[pair[Round.BASELINE]], key=lambda f: (f.domain != "quality", f.id)
         )
-        outcomes[case_id].changes = changes_between(used, pair[Round.BASELINE], pair[Round.FINAL])
+        outcomes[case_id].changes = compare(
+            [scoring.result(f, scores[pair[Round.BASELINE]]) for f in used],
+            [scoring.result(f, scores[pair[Round.FINAL]]) for f in used],
+        )
 
 
-def _ratings_by_expert(session: Session, ids: list[int]) -> dict[int | None, list[ServiceRating]]:
+def _ratings_by_expert(session: Session, ids) -> dict[int | None, list[ServiceRating]]:
     """Ratings of the batch's cases, per expert (None: the service overall)."""
     ratings = session.exec(select(ServiceRating).where(ServiceRating.case_id.in_(ids))).all()
     by_expert: dict[int | None, list[ServiceRating]] = defaultdict(list)
@@ -156,19 +188,14 @@ def _expert_ratings(
 def batch_results(batch: Batch) -> dict:
     """Everything the batch results page shows, in a fixed number of queries."""
     session = db.session
-    rows = session.exec(
-        select(Case, Firm)
-        .join(Firm, Firm.id == Case.firm_id)
-        .where(Case.batch_id == batch.id)
-        .order_by(Firm.name, Case.id)
-    ).all()
-    cases = [c for c, _f in rows]
+    cases = case_rows(
+        session, case_rows_query(select(Case).where(Case.batch_id == batch.id), Firm.name)
+    )
     facts = load_facts(session, cases)
     day = today()
-    outcomes = {c.id: CaseOutcome(c, f, evaluate(facts[c.id], day), facts[c.id]) for c, f in rows}
-    ids = list(outcomes)
-    if not ids:
-        ids = [-1]
+    outcomes = {c.id: CaseOutcome(c, evaluate(facts[c.id], day), facts[c.id]) for c in cases}
+    # One expanding parameter for the ids: no per-id coercion in each query below.
+    ids = sa.bindparam("case_ids", list(outcomes) or [-1], expanding=True)
     _add_achievements(session, outcomes, ids)
     _add_changes(session, outcomes, ids)
     for case_id, verdict_code in session.exec(

@@ -8,6 +8,7 @@ script, no external reference and no comment, and is set in the page's font stac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 # B405: Edits pygal's own tree, parses nothing.
 from xml.etree import ElementTree  # nosec B405
@@ -138,6 +139,12 @@ class TargetBars:
 
 
 def target_svg(bars: TargetBars, words: Sequence[str]) -> Markup:
+    """See _target_svg: drawn once per set of values and words, and kept."""
+    return _target_svg(bars, tuple(str(w) for w in words))
+
+
+@lru_cache(maxsize=512)
+def _target_svg(bars: TargetBars, words: tuple[str, ...]) -> Markup:
     """Baseline, target and actual of one work target as three horizontal bars, in its unit.
 
     `words` names the bars: (baseline, target, actual), translated by the caller. A missing
@@ -211,8 +218,16 @@ def grouped_bars_svg(
 ) -> Markup:
     """Grouped bars, baseline against final, for each category of one framework (0–100 %).
 
-    `words` names the two series: (baseline, final), translated by the caller.
+    `words` names the two series: (baseline, final), translated by the caller. Drawn once per
+    set of values and words, and kept.
     """
+    return _grouped_bars(title, tuple(categories), tuple(str(w) for w in words))
+
+
+@lru_cache(maxsize=256)
+def _grouped_bars(
+    title: str, categories: tuple[CategoryBars, ...], words: tuple[str, ...]
+) -> Markup:
     chart = pygal.HorizontalBar(
         style=_style(BASELINE, FINAL),
         width=COMPARE_WIDTH,

@@ -18,7 +18,7 @@ from pilot.accounts.queries import people_by_id
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.diagnosis.models import Diagnosis, Round, WorkTarget
-from pilot.diagnosis.services import diagnosis_of, frameworks_of
+from pilot.diagnosis.services import diagnoses_of, frameworks_of
 from pilot.evaluation import services
 from pilot.evaluation.before_after import FrameworkChange, changes_between
 from pilot.evaluation.charts import TargetBars, target_svg
@@ -31,7 +31,7 @@ from pilot.permissions import can
 from pilot.plan.models import TargetRevision
 from pilot.plan.services import approved_plan
 from pilot.rectification.models import RectificationItem
-from pilot.stages import BY_CODE, CaseFacts, Progress, Status, evaluate, load_facts
+from pilot.stages import BY_CODE, CaseFacts, Progress, Status, evaluate, facts_of
 
 #: StoredFile.owner_type of an actual's evidence.
 ACTUAL_OWNER = "actual"
@@ -42,7 +42,7 @@ ACTUAL_OWNER = "actual"
 
 def facts_and_progress(case: Case) -> tuple[CaseFacts, Progress]:
     """The case's facts and its stages' progress as of today."""
-    facts = load_facts(db.session, [case])[case.id]
+    facts = facts_of(db.session, case)
     return facts, evaluate(facts, today())
 
 
@@ -200,8 +200,8 @@ class Stage6:
 def load(user: User, case: Case) -> Stage6:
     """Stage 6 of the case as this user may see it."""
     facts, progress = facts_and_progress(case)
-    baseline = diagnosis_of(db.session, case, Round.BASELINE)
-    final = diagnosis_of(db.session, case, Round.FINAL)
+    rounds = diagnoses_of(db.session, case)
+    baseline, final = rounds.get(Round.BASELINE), rounds.get(Round.FINAL)
     rows: list[TargetRow] = []
     changes: list[FrameworkChange] = []
     if baseline is not None and baseline.is_accepted:

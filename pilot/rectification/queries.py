@@ -37,9 +37,16 @@ class ItemCounts:
 
 
 def counts_by_case(session: Session, case_ids: list[int], today: date) -> dict[int, ItemCounts]:
-    counts: dict[int, ItemCounts] = defaultdict(ItemCounts)
     if not case_ids:
-        return counts
+        return defaultdict(ItemCounts)
+    # One expanding parameter: no per-id coercion of a long list.
+    ids = sa.bindparam("case_ids", list(case_ids), expanding=True)
+    return _counts(session, RectificationItem.case_id.in_(ids), today)
+
+
+def _counts(session: Session, which, today: date) -> dict[int, ItemCounts]:
+    """Item counts per case of the items matching `which`, in one grouped query."""
+    counts: dict[int, ItemCounts] = defaultdict(ItemCounts)
     overdue = overdue_clause(today)
     rows = session.exec(
         select(
@@ -49,7 +56,7 @@ def counts_by_case(session: Session, case_ids: list[int], today: date) -> dict[i
             func.count(),
             func.sum(sa.case((overdue, 1), else_=0)),
         )
-        .where(RectificationItem.case_id.in_(case_ids))
+        .where(which)
         .group_by(RectificationItem.case_id, RectificationItem.status, RectificationItem.severity)
     ).all()
     for case_id, status, severity, n, late in rows:
@@ -71,9 +78,9 @@ def counts_by_case(session: Session, case_ids: list[int], today: date) -> dict[i
 
 def batch_counts(session: Session, batch_id: int, today: date) -> ItemCounts:
     """All of a batch's items together: closure rate by severity, overdue count."""
-    case_ids = session.exec(select(Case.id).where(Case.batch_id == batch_id)).all()
+    batch_cases = select(Case.id).where(Case.batch_id == batch_id)
     total = ItemCounts()
-    for c in counts_by_case(session, list(case_ids), today).values():
+    for c in _counts(session, RectificationItem.case_id.in_(batch_cases), today).values():
         for name in ("total", "open", "submitted", "returned", "closed", "overdue"):
             setattr(total, name, getattr(total, name) + getattr(c, name))
         for severity, (closed, n) in c.by_severity.items():
