@@ -317,9 +317,9 @@ def _add_item(session, world, token: str) -> RectificationItem:
 
 
 def test_two_sends_at_once_make_one_item_and_the_second_is_told_the_first(app, session, world):
-    """The second send's claim runs while the first send's transaction is still open: on
-    PostgreSQL it waits for that transaction, on SQLite for the write lock, then finds the
-    token taken and the item the first send made."""
+    """The second send writes while the first send's transaction is still open: on
+    PostgreSQL it waits for that transaction, on SQLite for the write lock, then its claim finds
+    the token taken and the item the first send made."""
     token = "same-page-token-0123456789abcdef"
     claiming = threading.Event()
     outcome = {}
@@ -329,7 +329,9 @@ def test_two_sends_at_once_make_one_item_and_the_second_is_told_the_first(app, s
 
             @sa.event.listens_for(second.connection(), "before_cursor_execute")
             def started(conn, cursor, statement, *args):
-                if statement.startswith("INSERT INTO form_submission"):
+                # Its first write (the data version's stamp, then the claim) waits for the
+                # first send's transaction.
+                if statement.startswith(("INSERT", "UPDATE")):
                     claiming.set()
 
             try:
