@@ -1,9 +1,9 @@
 """Province-scale data (`pilot demo load --firms N`) and pages whose SQL does not grow with it.
 
-The demo batch is loaded once for the module; each variant is a copy of that database with the
-demo's cases copied in bulk (`copy_cases`): more firms in the board's batch, or more batches for
-the same expert. Every page of `make bench-pages` must send the same number of SQL statements on
-each variant as on the demo alone.
+The module starts from a copy of the run's demo (tests/demo.py); each variant is a copy of that
+database with the demo's cases copied in bulk (`copy_cases`): more firms in the board's batch, or
+more batches for the same expert. Every page of `make bench-pages` must send the same number of
+SQL statements on each variant as on the demo alone.
 """
 
 from datetime import date, timedelta
@@ -17,22 +17,15 @@ from pilot.accounts.models import User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import today
-from pilot.demo import DEMO_PASSWORD, load_demo
+from pilot.demo import DEMO_PASSWORD
 from pilot.demo.scale import copy_cases
 from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.rectification.models import RectificationItem
 from pilot.stages import progress
 from pilot.visits.models import Visit
-from tests.conftest import (
-    PG_URL,
-    copy_sqlite,
-    create_schema,
-    drop_database,
-    login,
-    make_database,
-    make_test_app,
-)
+from tests import demo
+from tests.conftest import PG_URL, copy_sqlite, drop_database, login, make_test_app
 
 pytestmark = pytest.mark.xdist_group("scale")
 
@@ -41,22 +34,12 @@ VARIANTS = {"demo": None, "wide": (60, 60), "long": (60, 20)}
 
 
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory, sqlite_template):
+def worlds(tmp_path_factory, shared_demo):
     """variant -> its database URL, all sharing one folder of files."""
     folder = tmp_path_factory.mktemp("scale")
-    made = []
-    if PG_URL:
-        base = make_database(PG_URL, "pilot_scale")
-        made.append(base)
-        create_schema(base)
-    else:
-        base = f"sqlite:///{folder / 'demo.sqlite'}"
-        copy_sqlite(sqlite_template, base)
-    app = make_test_app(base, folder)
-    with app.app_context():
-        load_demo(db.session)
-        db.session.commit()
-        db.engine.dispose()
+    base = demo.copy_database(shared_demo, folder / "demo.sqlite")
+    demo.copy_files(shared_demo, folder / "files", folder / "instance" / "reports")
+    made = [base] if PG_URL else []
     urls = {"demo": base}
     for name, sizes in VARIANTS.items():
         if sizes is None:
