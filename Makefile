@@ -46,7 +46,7 @@ test: install
 	$(BIN)/ruff check pilot tests migrations/env.py benchmarks
 	$(BIN)/ruff format --check pilot tests migrations/env.py benchmarks
 	$(BIN)/bandit --quiet --recursive pilot
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench-report: install
 	$(BIN)/python benchmarks/report.py

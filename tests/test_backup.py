@@ -22,9 +22,6 @@ from pilot.migrate import MIGRATIONS
 from tests import demo as demo_copy
 from tests.conftest import PG_URL, drop_database, make_database
 
-#: One worker runs this module, so its demo copy and archive are made once (pytest-xdist loadgroup).
-pytestmark = pytest.mark.xdist_group("backup")
-
 PILOT = shutil.which("pilot", path=str(Path(sys.executable).parent))
 
 

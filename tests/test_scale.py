@@ -27,8 +27,6 @@ from pilot.visits.models import Visit
 from tests import demo
 from tests.conftest import PG_URL, copy_sqlite, drop_database, login, make_test_app
 
-pytestmark = pytest.mark.xdist_group("scale")
-
 #: variant -> (firms, firms per batch); "demo" is the demo batch alone.
 VARIANTS = {"demo": None, "wide": (60, 60), "long": (60, 20)}
 
