@@ -84,38 +84,44 @@ def pilot(env: dict, *args: str) -> str:
 
 
 def targets(env: dict) -> dict:
-    """Ids of the pages to load: the newest 200-firm batch, a running case past diagnosis, its
-    firm user and its lead expert."""
+    """Ids of the pages to load (see `subjects`), read from the instance `env` configures."""
     os.environ.update(env)
+    from pilot import create_app
+    from pilot.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        return subjects(db.session)
+
+
+def subjects(session) -> dict:
+    """The newest 200-firm batch, a running case past diagnosis, its firm user and its lead
+    expert."""
     from sqlmodel import func, select
 
-    from pilot import create_app
     from pilot.accounts.models import User
     from pilot.batches.models import Batch
     from pilot.cases.models import Case
     from pilot.database import today
-    from pilot.extensions import db
     from pilot.stages import progress
 
-    app = create_app()
-    with app.app_context():
-        batch = db.session.exec(select(Batch).order_by(Batch.start_date.desc())).first()
-        size = db.session.exec(select(func.count()).where(Case.batch_id == batch.id)).one()
-        cases = db.session.exec(select(Case).where(Case.batch_id == batch.id)).all()
-        states = progress(db.session, cases, today())
-        case = next(
-            c
-            for c in sorted(cases, key=lambda c: c.id, reverse=True)
-            if states[c.id].is_running and states[c.id].current == "evaluation"
-        )
-        firm_user = db.session.exec(select(User).where(User.firm_id == case.firm_id)).first()
-        return {
-            "batch": batch.id,
-            "batch_size": size,
-            "case": case.id,
-            "firm_user": firm_user.username,
-            "expert": case.lead_expert.username,
-        }
+    batch = session.exec(select(Batch).order_by(Batch.start_date.desc())).first()
+    size = session.exec(select(func.count()).where(Case.batch_id == batch.id)).one()
+    cases = session.exec(select(Case).where(Case.batch_id == batch.id)).all()
+    states = progress(session, cases, today())
+    case = next(
+        c
+        for c in sorted(cases, key=lambda c: c.id, reverse=True)
+        if states[c.id].is_running and states[c.id].current == "evaluation"
+    )
+    firm_user = session.exec(select(User).where(User.firm_id == case.firm_id)).first()
+    return {
+        "batch": batch.id,
+        "batch_size": size,
+        "case": case.id,
+        "firm_user": firm_user.username,
+        "expert": case.lead_expert.username,
+    }
 
 
 def sign_in(base: str, username: str) -> str:

@@ -19,39 +19,24 @@ import time
 import sqlalchemy as sa
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pages import PASSWORD  # noqa: E402
+from pages import PASSWORD, subjects  # noqa: E402
 
 
 def main() -> None:
-    from sqlmodel import select
-
     from pilot import create_app
-    from pilot.accounts.models import User
-    from pilot.batches.models import Batch
-    from pilot.cases.models import Case
-    from pilot.database import today
     from pilot.extensions import db
-    from pilot.stages import progress
 
     app = create_app()
     app.config["RATELIMIT_ENABLED"] = False
     with app.app_context():
-        batch = db.session.exec(select(Batch).order_by(Batch.start_date.desc())).first()
-        cases = db.session.exec(select(Case).where(Case.batch_id == batch.id)).all()
-        states = progress(db.session, cases, today())
-        case = next(
-            c
-            for c in sorted(cases, key=lambda c: c.id, reverse=True)
-            if states[c.id].is_running and states[c.id].current == "evaluation"
-        )
-        firm_user = db.session.exec(select(User).where(User.firm_id == case.firm_id)).first()
-        names = ("staff1", firm_user.username, case.lead_expert.username)
-        db.session.remove() if hasattr(db.session, "remove") else db.session.close()
+        ids = subjects(db.session)
+        db.session.close()
+    names = ("staff1", ids["firm_user"], ids["expert"])
     pages = {
-        "board": ("staff1", f"/?batch={batch.id}"),
-        "results": ("staff1", f"/batches/{batch.id}/results"),
-        "case": ("staff1", f"/cases/{case.id}"),
-        "checklist": (names[1], f"/cases/{case.id}/items"),
+        "board": ("staff1", f"/?batch={ids['batch']}"),
+        "results": ("staff1", f"/batches/{ids['batch']}/results"),
+        "case": ("staff1", f"/cases/{ids['case']}"),
+        "checklist": (names[1], f"/cases/{ids['case']}/items"),
         "queue": (names[2], "/verification"),
         "firm_home": (names[1], "/"),
         "expert_home": (names[2], "/"),

@@ -11,7 +11,23 @@ from pilot.database import UTCDateTime, one_of, utcnow
 from pilot.firms.models import Firm
 
 
-class Case(SQLModel, table=True):
+class CaseState:
+    """What a case answers of its own columns (`*_due`, `withdrawn_at`, `closed_at`): shared by
+    `Case` and the pages' plain `CaseRow`, so that `pilot.stages.load_facts` takes either."""
+
+    def due(self, stage: str) -> date:
+        return getattr(self, f"{stage}_due")
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class Case(CaseState, SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("batch_id", "firm_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -34,17 +50,6 @@ class Case(SQLModel, table=True):
     assignments: list["ExpertAssignment"] = Relationship(
         back_populates="case", sa_relationship_kwargs={"order_by": "ExpertAssignment.id"}
     )
-
-    def due(self, stage: str) -> date:
-        return getattr(self, f"{stage}_due")
-
-    @property
-    def is_withdrawn(self) -> bool:
-        return self.withdrawn_at is not None
-
-    @property
-    def is_closed(self) -> bool:
-        return self.closed_at is not None
 
     @property
     def is_read_only(self) -> bool:

@@ -10,14 +10,14 @@ from sqlmodel import Session
 
 from pilot.accounts.models import User
 from pilot.batches.models import Batch
-from pilot.cases.models import Case, ExpertAssignment
+from pilot.cases.models import Case, CaseState, ExpertAssignment
 from pilot.firms.models import Firm
 
 
 @dataclass(slots=True)
-class CaseRow:
-    """A case's own columns, its firm's and batch's names and its lead expert. Answers `due`,
-    `is_withdrawn` and `is_closed` as `Case` does, so `pilot.stages.load_facts` takes it."""
+class CaseRow(CaseState):
+    """A case's own columns, its firm's and batch's names and its lead expert (with `Case`'s
+    `due`, `is_withdrawn` and `is_closed`)."""
 
     id: int
     batch_id: int
@@ -36,17 +36,6 @@ class CaseRow:
     closed_at: datetime | None
     lead_expert_id: int | None
     lead_expert_name: str | None
-
-    def due(self, stage: str) -> date:
-        return getattr(self, f"{stage}_due")
-
-    @property
-    def is_withdrawn(self) -> bool:
-        return self.withdrawn_at is not None
-
-    @property
-    def is_closed(self) -> bool:
-        return self.closed_at is not None
 
 
 _COLUMNS = (
