@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
@@ -108,6 +109,14 @@ class VersionField(IntegerField):
         """Show this version on the next render (the submitted value would win otherwise)."""
         self.data = version
         self.raw_data = [str(version)]
+
+
+def keep_input(field: VersionField, conflict) -> None:
+    """After a stale save was refused (pilot.database.EditConflict) and rolled back: the form
+    keeps what the user typed, carries the version saved meanwhile so that the next save goes
+    through, and the message says what happened."""
+    field.set(getattr(conflict.current, field.name))
+    flash(str(conflict), "error")
 
 
 #: Length of a submission token (secrets.token_urlsafe(24) gives 32 characters).

@@ -18,7 +18,7 @@ from pilot.accounts.models import User
 from pilot.database import EditConflict
 from pilot.extensions import db, limiter, login_manager
 from pilot.firms.models import Firm
-from pilot.forms import choices
+from pilot.forms import choices, keep_input
 from pilot.permissions import require
 from pilot.security import safe_next
 
@@ -141,10 +141,8 @@ def edit_user(user_id: int):
                 db.session, current_user, user, version=form.version.data, **_form_fields(form)
             )
         except EditConflict as conflict:
-            # Keep the user's input; the next save is made on the version saved meanwhile.
             db.session.rollback()
-            form.version.set(user.version)
-            flash(str(conflict), "error")
+            keep_input(form.version, conflict)
             return render_template(
                 "accounts/user_form.html",
                 form=form,

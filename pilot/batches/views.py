@@ -20,7 +20,7 @@ from pilot.cases.services import CaseError, batch_due_dates, open_case
 from pilot.database import EditConflict, today
 from pilot.extensions import db
 from pilot.firms.models import Firm
-from pilot.forms import choices
+from pilot.forms import choices, keep_input
 from pilot.frameworks.models import Framework
 from pilot.frameworks.services import current_frameworks, framework_ids, set_batch_frameworks
 from pilot.permissions import require
@@ -129,10 +129,8 @@ def edit(batch_id: int):
             )
             set_batch_frameworks(db.session, batch.id, form.framework_ids.data)
         except EditConflict as conflict:
-            # Keep the user's input; the next save is made on the version saved meanwhile.
             db.session.rollback()
-            form.version.set(batch.version)
-            flash(str(conflict), "error")
+            keep_input(form.version, conflict)
             return render_template("batches/form.html", form=form, batch=batch), 409
         except services.BatchError as error:
             _save_error(form, error)

@@ -15,6 +15,7 @@ from pilot.extensions import db
 from pilot.firms import services
 from pilot.firms.forms import CONTACT_ROWS, EditFirmForm, FirmFilterForm, FirmForm
 from pilot.firms.models import Firm
+from pilot.forms import keep_input
 from pilot.permissions import require
 from pilot.reference import CERTIFICATIONS
 from pilot.stages import progress
@@ -111,10 +112,8 @@ def edit(firm_id: int):
                 db.session, current_user, firm, version=form.version.data, **_form_fields(form)
             )
         except EditConflict as conflict:
-            # Keep the user's input; the next save is made on the version saved meanwhile.
             db.session.rollback()
-            form.version.set(firm.version)
-            flash(str(conflict), "error")
+            keep_input(form.version, conflict)
             return render_template("firms/form.html", form=form, firm=firm), 409
         except services.FirmError as error:
             _save_error(form, error)

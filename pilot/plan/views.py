@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from pilot.cases.models import Case
 from pilot.diagnosis.services import targets_of
 from pilot.extensions import db
+from pilot.forms import keep_input
 from pilot.permissions import can, can_read_plan_version, get_case_or_404
 from pilot.plan import services
 from pilot.plan.forms import (
@@ -128,10 +129,8 @@ def save(case_id: int):
             version=form.edit_version.data,
         )
     except services.PlanConflict as conflict:
-        # Keep the user's input; the next save is made on the version saved meanwhile.
         db.session.rollback()
-        form.edit_version.set(conflict.current.edit_version)
-        flash(str(conflict), "error")
+        keep_input(form.edit_version, conflict)
         return render_page(case, status=409, text_form=form)
     except services.PlanError as error:
         return _refused(case, error, form, "text_form", "#text")

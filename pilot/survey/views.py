@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pilot.database import EditConflict
 from pilot.extensions import db
+from pilot.forms import keep_input
 from pilot.permissions import can_edit_survey, get_case_or_404
 from pilot.survey import pages, queries, services
 from pilot.survey.forms import ANSWER_FIELDS, AnalysisForm, SurveyForm
@@ -46,10 +47,8 @@ def edit(case_id: int):
         )
         db.session.commit()
     except EditConflict as conflict:
-        # Keep the user's input; the next save is made on the version saved meanwhile.
         db.session.rollback()
-        form.version.set(conflict.current.version)
-        flash(str(conflict), "error")
+        keep_input(form.version, conflict)
         return pages.render_edit(case, form, status=409)
     except services.SurveyError as error:
         db.session.rollback()
@@ -90,8 +89,7 @@ def analysis(case_id: int):
             )
         except EditConflict as conflict:
             db.session.rollback()
-            form.version.set(conflict.current.version)
-            flash(str(conflict), "error")
+            keep_input(form.version, conflict)
             return pages.render_edit(case, analysis_form=form, status=409)
         except services.SurveyError as error:
             db.session.rollback()

@@ -17,6 +17,7 @@ from pilot.batches.models import Batch
 from pilot.database import EditConflict, today
 from pilot.extensions import db
 from pilot.files.store import FileRejected
+from pilot.forms import keep_input
 from pilot.permissions import (
     get_case_or_404,
     get_training_session_or_404,
@@ -71,10 +72,8 @@ def _session_page(batch: Batch, training: TrainingSession | None):
             )
             save_materials(db.session, current_user, saved, form.chosen_materials())
         except EditConflict as conflict:
-            # Keep the user's input; the next save is made on the version saved meanwhile.
             db.session.rollback()
-            form.version.set(training.version)
-            flash(str(conflict), "error")
+            keep_input(form.version, conflict)
             return pages.render_session_form(batch, training, form, 409)
         except services.TrainingError as error:
             db.session.rollback()
