@@ -114,7 +114,9 @@ def shared(folder: Path) -> SharedDemo:
     runs = tuple(
         Run(tuple(r["args"]), r["returncode"], r["stdout"], r["stderr"]) for r in record["runs"]
     )
-    failed = [r for r in runs if r.returncode not in (0, 1)]
+    # `db is-empty` answers by its exit status, and `doctor` exits 1 for a missing library.
+    answers = {("db", "is-empty"), ("doctor",)}
+    failed = [r for r in runs if r.returncode != 0 and (r.args not in answers or r.returncode > 1)]
     assert not failed, f"building the demo failed: {failed}"
     return SharedDemo(folder / "instance", record["url"], runs)
 
