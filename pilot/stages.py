@@ -11,9 +11,7 @@ from datetime import date
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask import has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, func, select
 
 from pilot.batches.models import Batch
@@ -379,42 +377,8 @@ def progress(session: Session, cases: Iterable[Case | CaseRow], today: date) -> 
     return {cid: evaluate(f, today) for cid, f in load_facts(session, cases).items()}
 
 
-#: Session.info key of the facts already loaded for single cases (see `facts_of`).
-_KEPT = "pilot_case_facts"
-
-
 def facts_of(session: Session, case: Case) -> CaseFacts:
-    """One case's facts, kept during a request in its session until the session's next write:
-    the case page asks for them in more than one section. A session with changes not yet
-    flushed reads them again (the query would flush them first); a flush, a bulk statement, the
-    end of a transaction or a rollback forgets what was kept. Outside a request (the command
-    line, a long-lived session) they are read every time."""
-    if not has_request_context() or session.new or session.dirty or session.deleted:
-        return load_facts(session, [case])[case.id]
-    kept = session.info.setdefault(_KEPT, {})
-    if case.id not in kept:
-        kept[case.id] = load_facts(session, [case])[case.id]
-    return kept[case.id]
-
-
-def _forget_facts(session, *args) -> None:
-    session.info.pop(_KEPT, None)
-
-
-for _event in (
-    "before_flush",
-    "after_commit",
-    "after_rollback",
-    "after_soft_rollback",
-    "after_transaction_end",
-):
-    sa.event.listen(OrmSession, _event, _forget_facts)
-
-
-@sa.event.listens_for(OrmSession, "do_orm_execute")
-def _forget_facts_on_bulk_writes(state) -> None:
-    if not state.is_select:
-        _forget_facts(state.session)
+    return load_facts(session, [case])[case.id]
 
 
 def progress_of(session: Session, case: Case, today: date) -> Progress:

@@ -3,9 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from pilot.cases.models import StageMark
 from pilot.stages import (
     CLOSED,
     MANUAL_STAGES,
@@ -14,7 +12,6 @@ from pilot.stages import (
     CaseFacts,
     Status,
     evaluate,
-    facts_of,
     progress_of,
 )
 
@@ -221,24 +218,3 @@ def test_due_dates_come_from_the_case(session, world):
     p = progress_of(session, case, date(2026, 3, 11))
     assert p["survey"].due == date(2026, 3, 10)
     assert p["survey"].status == Status.OVERDUE
-
-
-def test_a_case_s_facts_kept_in_a_request_are_read_again_after_a_write(app, session, world):
-    """`facts_of` keeps a case's facts in the request's session; any write forgets them."""
-    case = world.case_a
-    with app.test_request_context("/"):
-        assert facts_of(session, case) is facts_of(session, case)  # kept
-        assert "training" not in facts_of(session, case).marks
-        mark = StageMark(case_id=case.id, stage="training", reason="r", marked_by_id=world.staff.id)
-        session.add(mark)
-        # Not flushed yet: read again (the query flushes it first).
-        assert facts_of(session, case).marks == {"training": "r"}
-        session.flush()
-        assert facts_of(session, case).marks == {"training": "r"}
-        # A bulk statement forgets them too.
-        session.execute(sa.update(StageMark).where(StageMark.id == mark.id).values(reason="s"))
-        assert facts_of(session, case).marks == {"training": "s"}
-        session.rollback()
-        assert facts_of(session, case).marks == {}
-    # Outside a request, read every time.
-    assert facts_of(session, case) is not facts_of(session, case)
