@@ -1,6 +1,7 @@
-"""`pilot backup` and `pilot restore` through the console script, on SQLite or PostgreSQL
-(PILOT_TEST_DATABASE_URL): a demo instance round-trips table by table and file by file, and a
-damaged, foreign or misplaced archive is refused before anything is written."""
+"""`pilot backup` and `pilot restore`, on SQLite or PostgreSQL (PILOT_TEST_DATABASE_URL): a demo
+instance round-trips table by table and file by file through the console script, and a damaged,
+foreign or misplaced archive is refused before anything is written (the refusals run the same
+commands in this process, with the instance's own app)."""
 
 import hashlib
 import io
@@ -18,6 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import pilot.models  # noqa: F401  (every table in the metadata)
+from pilot import create_app
+from pilot.extensions import db
 from pilot.migrate import MIGRATIONS
 from tests import demo as demo_copy
 from tests.conftest import PG_URL, drop_database, make_database
@@ -44,6 +47,25 @@ class Instance:
         if check:
             assert result.returncode == 0, result.stderr
         return result
+
+    def invoke(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """The same command in this process: the instance's own app, no interpreter start."""
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": self.env["PILOT_SECRET_KEY"],
+                "INSTANCE_PATH": str(self.path),
+                "DATABASE_URL": self.url,
+            }
+        )
+        try:
+            result = app.test_cli_runner().invoke(args=list(args))
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+        if check:
+            assert result.exit_code == 0, result.stderr or result.exception
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
     def drop(self) -> None:
         if self.pg_url:
@@ -170,16 +192,16 @@ def test_restore_gives_back_every_table_and_file(demo, archive, empty):
     assert uploads and len(files) > uploads  # uploads and archived reports
     assert empty.files() == files
     assert f"files\t{uploads} files" in backup_output
-    assert empty.run("cases", "list").stdout == demo.run("cases", "list").stdout
+    assert empty.invoke("cases", "list").stdout == demo.invoke("cases", "list").stdout
     assert list(empty.path.glob(".restore-*")) == []
 
 
 def test_restore_replaces_a_database_that_holds_only_the_shipped_frameworks(demo, archive, empty):
     """As `make run` leaves a new instance before the demo: migrated, frameworks loaded."""
-    empty.run("db", "upgrade")
-    empty.run("frameworks", "load")
+    empty.invoke("db", "upgrade", check=True)
+    empty.invoke("frameworks", "load", check=True)
 
-    empty.run("restore", str(archive[0]))
+    empty.invoke("restore", str(archive[0]), check=True)
 
     assert empty.rows() == demo.rows()
     assert empty.files() == demo.files()
@@ -200,7 +222,7 @@ def test_archive_with_one_byte_changed_is_refused_and_nothing_is_written(
         handle.seek(-1, os.SEEK_CUR)
         handle.write(bytes([byte[0] ^ 0x01]))
 
-    result = empty.run("restore", str(tampered), check=False)
+    result = empty.invoke("restore", str(tampered))
 
     assert result.returncode != 0
     assert f"{member.name} does not match its size and SHA-256" in result.stderr
@@ -210,7 +232,7 @@ def test_archive_with_one_byte_changed_is_refused_and_nothing_is_written(
 def test_restore_into_an_instance_with_data_is_refused(demo, archive):
     before = demo.rows()
 
-    result = demo.run("restore", str(archive[0]), check=False)
+    result = demo.invoke("restore", str(archive[0]))
 
     assert result.returncode != 0
     assert "is not empty: its database has rows in the table" in result.stderr
@@ -222,7 +244,7 @@ def test_restore_into_an_instance_with_files_is_refused(archive, empty):
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"%PDF-1.7 already here")
 
-    result = empty.run("restore", str(archive[0]), check=False)
+    result = empty.invoke("restore", str(archive[0]))
 
     assert result.returncode != 0
     assert "is not empty" in result.stderr and "holds files" in result.stderr
@@ -243,7 +265,7 @@ def test_archive_naming_a_path_outside_its_folders_is_refused(
         extra={"../x": data} if with_member else None,
     )
 
-    result = empty.run("restore", str(crafted), check=False)
+    result = empty.invoke("restore", str(crafted))
 
     assert result.returncode != 0
     assert "'../x', a path outside" in result.stderr
@@ -254,7 +276,7 @@ def test_archive_naming_a_path_outside_its_folders_is_refused(
 def test_archive_with_a_member_the_manifest_does_not_list_is_refused(archive, empty, tmp_path):
     crafted = rewrite(archive[0], tmp_path / "crafted.tar", extra={"files/ab/cd/extra": b"x"})
 
-    result = empty.run("restore", str(crafted), check=False)
+    result = empty.invoke("restore", str(crafted))
 
     assert result.returncode != 0
     assert "1 member(s) the manifest does not list, such as 'files/ab/cd/extra'" in result.stderr
@@ -267,7 +289,7 @@ def test_archive_of_a_newer_app_or_another_database_kind_is_refused(archive, emp
         tmp_path / "newer.tar",
         edit=lambda manifest: manifest.update(alembic_revision="ffffffffffff"),
     )
-    result = empty.run("restore", str(newer), check=False)
+    result = empty.invoke("restore", str(newer))
     assert result.returncode != 0
     assert "'ffffffffffff', which this version of the app does not know" in result.stderr
 
@@ -281,7 +303,7 @@ def test_archive_of_a_newer_app_or_another_database_kind_is_refused(archive, emp
         edit=lambda manifest: manifest.update(database_kind=other),
         rename={database: f"database/{other_name}"},
     )
-    result = empty.run("restore", str(foreign), check=False)
+    result = empty.invoke("restore", str(foreign))
     assert result.returncode != 0
     assert f"holds a {other} database and this instance uses {kind}" in result.stderr
     empty.assert_untouched()
@@ -293,13 +315,13 @@ def test_archive_of_an_older_schema_is_restored_then_migrated_to_head(tmp_path):
     assert first != head
     old, new = Instance(tmp_path / "old"), Instance(tmp_path / "new")
     try:
-        old.run("db", "upgrade", first)
+        old.invoke("db", "upgrade", first, check=True)
         path = tmp_path / "old.tar.gz"
-        old.run("backup", "-o", str(path))
+        old.invoke("backup", "-o", str(path), check=True)
         with tarfile.open(path, "r:gz") as tar:
             assert json.loads(tar.extractfile("manifest.json").read())["alembic_revision"] == first
 
-        result = new.run("restore", str(path))
+        result = new.invoke("restore", str(path), check=True)
 
         assert f"migrated\t{first} -> {head}" in result.stdout
         assert new.rows()["alembic_version"] == [(head,)]
