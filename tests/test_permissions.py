@@ -423,6 +423,7 @@ ROUTES = [
     Route("batches.new", "GET", "/batches/new", STAFF),
     Route("batches.show", "GET", "/batches/{batch}", STAFF),
     Route("batches.edit", "GET", "/batches/{batch}/edit", STAFF),
+    Route("batches.week", "GET", "/batches/{batch}/week", STAFF),
     # No firm is outside the batch, so staff get the form back with its message (400).
     Route(
         "batches.open_cases",
