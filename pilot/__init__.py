@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from pilot.firms.views import bp as firms_bp
     from pilot.fonts import bp as fonts_bp
     from pilot.frameworks.views import bp as frameworks_bp
+    from pilot.notifications.views import bp as notifications_bp
     from pilot.plan.views import bp as plan_bp
     from pilot.rectification.views import bp as rectification_bp
     from pilot.reports.views import bp as reports_bp
@@ -112,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
         plan_bp,
         evaluation_bp,
         reports_bp,
+        notifications_bp,
     ):
         app.register_blueprint(bp)
 
@@ -122,6 +124,7 @@ def register_template_helpers(app: Flask) -> None:
     from pilot import permissions, reference, stages
     from pilot.audit.labels import event_label, plain_values
     from pilot.database import today
+    from pilot.notifications.views import unread_count
 
     app.jinja_env.globals.update(
         can=permissions.can,
@@ -133,6 +136,7 @@ def register_template_helpers(app: Flask) -> None:
         industry_name=reference.industry_name,
         district_name=reference.district_name,
         today=today,
+        unread_notifications=unread_count,
         get_locale=get_locale,
         event_label=event_label,
         colon=lambda: "：" if get_locale().language == "zh" else ": ",

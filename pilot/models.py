@@ -11,6 +11,7 @@ from pilot.files.models import StoredFile
 from pilot.firms.models import Firm
 from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory, FrameworkItem
 from pilot.kpis.models import Kpi
+from pilot.notifications.models import Notification
 from pilot.plan.models import FollowUpPlan, PlanAction, TargetRevision
 from pilot.rectification.models import ItemNote, RectificationItem
 from pilot.reports.models import ReportArchive, ReportJob
@@ -54,6 +55,7 @@ __all__ = [
     "ItemScore",
     "Kpi",
     "NeedsSurvey",
+    "Notification",
     "RectificationItem",
     "Role",
     "SessionFinding",

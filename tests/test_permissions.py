@@ -423,6 +423,7 @@ ROUTES = [
     Route("batches.new", "GET", "/batches/new", STAFF),
     Route("batches.show", "GET", "/batches/{batch}", STAFF),
     Route("batches.edit", "GET", "/batches/{batch}/edit", STAFF),
+    Route("batches.week", "GET", "/batches/{batch}/week", STAFF),
     # No firm is outside the batch, so staff get the form back with its message (400).
     Route(
         "batches.open_cases",
@@ -456,6 +457,10 @@ ROUTES = [
         (302,),
     ),
     Route("accounts.toggle_active", "POST", "/users/{firm_user_b}/active", {"admin"}, {}, (302,)),
+    Route("notifications.index", "GET", "/notifications/", EVERYONE),
+    # firm A's user was told of visit_a: only they may read it (anyone else: 404).
+    Route("notifications.read", "POST", "/notifications/{notice_a}/read", {"firm_own"}, {}, (302,)),
+    Route("notifications.read_all", "POST", "/notifications/read-all", EVERYONE, {}, (302,)),
 ]
 
 #: Routes open to anyone (no data behind them) or that only sign in/out.
@@ -496,6 +501,14 @@ def _logged_visit(session, world):
         activities="诊断",
         today=date(2026, 6, 15),
     )
+
+
+def _notice_of(session, user):
+    from sqlmodel import select
+
+    from pilot.notifications.models import Notification
+
+    return session.exec(select(Notification).where(Notification.recipient_id == user.id)).first()
 
 
 def _open_item(session, world):
@@ -630,6 +643,7 @@ def _build(session, variant: str) -> SimpleNamespace:
     world = build_world(session)
     world.doc_a = factories.make_case_document(session, world.case_a, world.staff)
     world.visit_a = _logged_visit(session, world)
+    world.notice_a = _notice_of(session, world.firm_user_a)
     world.framework = load_shipped(session)[0]
     world.item_a = _open_item(session, world)
     world.training_a, world.material_a = _training_session(session, world)

@@ -15,6 +15,7 @@ from sqlmodel import select
 from pilot.batches import services
 from pilot.batches.forms import BatchForm, EditBatchForm, OpenCasesForm
 from pilot.batches.models import DEFAULT_DUE_WEEKS, Batch
+from pilot.batches.weekly import Week, review_of, week_day
 from pilot.cases.models import Case
 from pilot.cases.services import CaseError, batch_due_dates, open_case
 from pilot.database import EditConflict, today
@@ -180,6 +181,17 @@ def _show(batch: Batch, form: OpenCasesForm):
 def show(batch_id: int):
     batch = db.get_or_abort(Batch, batch_id)
     return _show(batch, _open_cases_form(batch))
+
+
+@bp.get("/<int:batch_id>/week")
+@login_required
+@require("manage_cases")
+def week(batch_id: int):
+    """Staff's weekly review: the week holding `on` (default today), Monday to Sunday."""
+    batch = db.get_or_abort(Batch, batch_id)
+    chosen = Week.of(request.args.get("on", type=week_day) or today())
+    review = review_of(db.session, batch, chosen, today())
+    return render_template("batches/week.html", batch=batch, review=review)
 
 
 @bp.post("/<int:batch_id>/cases")

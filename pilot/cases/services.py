@@ -12,6 +12,8 @@ from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
 from pilot.database import utcnow
 from pilot.firms.models import Firm
+from pilot.notifications.models import Kind
+from pilot.notifications.services import experts_of, firm_users_of, forget, notify
 from pilot.rectification.models import CLOSED_STATUSES, RectificationItem
 from pilot.reports.archive import archive_on_commit
 from pilot.stages import MANUAL_STAGES, STAGE_CODES, progress_of
@@ -66,6 +68,7 @@ def assign_experts(
         if assignment.expert_id not in expert_ids:
             case.assignments.remove(assignment)
             session.delete(assignment)
+    forget(session, set(before) - set(expert_ids), case)
     current = {a.expert_id: a for a in case.assignments}
     for expert_id in expert_ids:
         assignment = current.get(expert_id)
@@ -136,6 +139,13 @@ def close_case(session: Session, actor: User, case: Case, today: date) -> list[i
         case_id=case.id,
         after={"unfinished_items": [i.id for i in unfinished]},
         public=True,
+    )
+    notify(
+        session,
+        [*firm_users_of(session, case), *experts_of(case)],
+        Kind.CASE_CLOSED,
+        case,
+        actor=actor,
     )
     archive_on_commit(session, actor, case, today)
     return [i.id for i in unfinished]

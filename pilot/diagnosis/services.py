@@ -35,6 +35,8 @@ from pilot.files.models import OwnerType, StoredFile
 from pilot.files.store import files_root
 from pilot.frameworks.models import BatchFramework, Framework, FrameworkCategory, Scale
 from pilot.kpis.models import Direction, Kpi, wrong_side
+from pilot.notifications.models import Kind
+from pilot.notifications.services import experts_of, firm_users_of, notify
 from pilot.rectification.models import RectificationItem
 from pilot.stages import stage_open
 from pilot.survey.services import baseline_values
@@ -403,6 +405,16 @@ def return_diagnosis(session: Session, actor: User, diagnosis: Diagnosis, commen
     diagnosis.return_comment = comment.strip()
     # Not on the public timeline: the comment is about a draft, which the firm never sees.
     log(session, actor, diagnosis, "return", case_id=diagnosis.case_id, reason=comment.strip())
+    case = session.get(Case, diagnosis.case_id)
+    notify(
+        session,
+        experts_of(case),
+        Kind.DIAGNOSIS_RETURNED,
+        case,
+        actor=actor,
+        record_id=diagnosis.id,
+        round=diagnosis.round,
+    )
 
 
 def default_disposition(finding: Finding) -> str:
@@ -457,5 +469,14 @@ def accept(
         case_id=case.id,
         after={"round": diagnosis.round, "items": len(items)},
         public=True,
+    )
+    notify(
+        session,
+        [*experts_of(case), *firm_users_of(session, case)],
+        Kind.DIAGNOSIS_ACCEPTED,
+        case,
+        actor=actor,
+        record_id=diagnosis.id,
+        round=diagnosis.round,
     )
     return items

@@ -15,6 +15,8 @@ from pilot.cases.models import Case
 from pilot.database import EditConflict, bump_version, utcnow
 from pilot.diagnosis.models import Diagnosis, Disposition, Finding, Round, WorkTarget
 from pilot.diagnosis.services import diagnosis_of
+from pilot.notifications.models import Kind
+from pilot.notifications.services import experts_of, firm_users_of, notify
 from pilot.plan.models import FollowUpPlan, PlanAction, PlanStatus, TargetRevision
 
 
@@ -351,6 +353,17 @@ def return_plan(session: Session, actor: User, plan: FollowUpPlan, comment: str)
         after={"version": plan.version},
         public=False,
     )
+    # Only the lead drafts the plan, and the firm never sees a draft.
+    case = session.get(Case, plan.case_id)
+    notify(
+        session,
+        experts_of(case, lead_only=True),
+        Kind.PLAN_RETURNED,
+        case,
+        actor=actor,
+        record_id=plan.id,
+        version=plan.version,
+    )
 
 
 def approve(session: Session, actor: User, plan: FollowUpPlan) -> None:
@@ -368,4 +381,15 @@ def approve(session: Session, actor: User, plan: FollowUpPlan) -> None:
         case_id=plan.case_id,
         after={"version": plan.version},
         public=True,
+    )
+    # The approved plan is the firm's to follow too: the experts and the firm are told.
+    case = session.get(Case, plan.case_id)
+    notify(
+        session,
+        [*experts_of(case), *firm_users_of(session, case)],
+        Kind.PLAN_APPROVED,
+        case,
+        actor=actor,
+        record_id=plan.id,
+        version=plan.version,
     )

@@ -19,6 +19,8 @@ from pilot.database import EditConflict, bump_version, utcnow
 from pilot.diagnosis.models import Severity
 from pilot.diagnosis.services import SEVERITY_LABELS, item_due_date
 from pilot.files.models import StoredFile
+from pilot.notifications.models import Kind
+from pilot.notifications.services import excerpt, firm_users_of, notify
 from pilot.rectification.models import ItemNote, ItemStatus, RectificationItem
 from pilot.submissions.services import claim, made
 
@@ -215,6 +217,7 @@ def verify(session: Session, actor: User, item: RectificationItem) -> None:
         after={"status": item.status},
         public=True,
     )
+    _tell_the_firm(session, actor, item, Kind.ITEM_VERIFIED)
 
 
 def return_item(session: Session, actor: User, item: RectificationItem, reason: str) -> None:
@@ -234,6 +237,20 @@ def return_item(session: Session, actor: User, item: RectificationItem, reason: 
         reason=item.reason,
         after={"status": item.status},
         public=True,
+    )
+    _tell_the_firm(session, actor, item, Kind.ITEM_RETURNED)
+
+
+def _tell_the_firm(session: Session, actor: User, item: RectificationItem, kind: Kind) -> None:
+    case = session.get(Case, item.case_id)
+    notify(
+        session,
+        firm_users_of(session, case),
+        kind,
+        case,
+        actor=actor,
+        record_id=item.id,
+        what=excerpt(item.description),
     )
 
 

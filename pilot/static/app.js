@@ -28,3 +28,10 @@ document.addEventListener("submit", (event) => {
 window.addEventListener("pageshow", () => {
   document.querySelectorAll("form[data-sending]").forEach((form) => delete form.dataset.sending);
 });
+
+// A button marked data-print prints the page (the print stylesheet leaves the navigation out).
+document.addEventListener("click", (event) => {
+  if (event.target.closest("button[data-print]")) {
+    window.print();
+  }
+});

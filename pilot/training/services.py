@@ -14,6 +14,8 @@ from pilot.cases.models import Case
 from pilot.database import bump_version, local_zone
 from pilot.diagnosis.models import Diagnosis, Finding
 from pilot.files.store import save_uploads
+from pilot.notifications.models import Kind
+from pilot.notifications.services import excerpt, firm_users, notify
 from pilot.survey.services import WEAK_AREAS
 from pilot.training.models import (
     Attendance,
@@ -93,6 +95,7 @@ def save_session(
     _check(session, training, case_ids, finding_ids)
     session.add(training)
     session.flush()
+    added: dict[type, set[int]] = {}
     for link, column, wanted in (
         (SessionInvite, SessionInvite.case_id, case_ids),
         (SessionFinding, SessionFinding.finding_id, finding_ids),
@@ -102,7 +105,8 @@ def save_session(
         for row in current:
             if getattr(row, column.key) not in wanted:
                 session.delete(row)
-        for value in set(wanted) - have:
+        added[link] = set(wanted) - have
+        for value in added[link]:
             session.add(link(session_id=training.id, **{column.key: value}))
     log(
         session,
@@ -112,7 +116,31 @@ def save_session(
         before=before,
         after={**snapshot(training, SESSION_FIELDS), "invited": sorted(case_ids)},
     )
+    _tell_the_invited(session, actor, training, added[SessionInvite])
     return training
+
+
+def _tell_the_invited(
+    session: Session, actor: User, training: TrainingSession, case_ids: set[int]
+) -> None:
+    """Each newly invited firm's users learn of the session (once: not again at each edit)."""
+    if not case_ids:
+        return
+    cases = {
+        c.id: c
+        for c in session.exec(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)).all()
+    }
+    for case_id, users in firm_users(session, cases.values()).items():
+        notify(
+            session,
+            users,
+            Kind.TRAINING_INVITED,
+            cases[case_id],
+            actor=actor,
+            record_id=training.id,
+            topic=excerpt(training.topic),
+            starts_at=training.starts_at.isoformat(),
+        )
 
 
 def sheet_open(training: TrainingSession, today: date) -> bool:

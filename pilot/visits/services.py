@@ -13,6 +13,8 @@ from pilot.cases.models import Case
 from pilot.database import utcnow
 from pilot.files.models import StoredFile
 from pilot.files.store import FileRejected, KindNotAllowed, save_uploads
+from pilot.notifications.models import Kind
+from pilot.notifications.services import firm_users_of, notify
 from pilot.submissions.services import claim, made
 from pilot.visits.models import Visit, VisitStatus
 
@@ -76,6 +78,16 @@ def log_visit(
         case_id=case.id,
         after=snapshot(visit, VISIT_FIELDS),
         public=True,
+    )
+    # The firm confirms the visit; the experts named on it learn that a record cites them.
+    notify(
+        session,
+        [*firm_users_of(session, case), *expert_ids],
+        Kind.VISIT_LOGGED,
+        case,
+        actor=actor,
+        record_id=visit.id,
+        date=visit_date.isoformat(),
     )
     return visit
 

@@ -1,0 +1,1 @@
+"""In-app notifications: what happened on a case that concerns a user, with a bell on every page."""
