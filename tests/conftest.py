@@ -260,6 +260,8 @@ def make_test_app(database_url: str, folder: Path):
             "FILES_PATH": str(folder / "files"),
             "TODAY": TODAY,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            # Background tasks run as they are queued (tests/test_background.py runs workers).
+            "QUEUE_IMMEDIATE": True,
         }
     )
     app.test_client_class = CSRFClient
