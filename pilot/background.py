@@ -121,6 +121,14 @@ def queue_of(app: Flask) -> Queue:
     return queue
 
 
+def where(app: Flask) -> str:
+    """Which queue the app uses, for a worker's first line (never the Redis URL: a password)."""
+    config = app.config
+    return f"queue {config['QUEUE_NAME']} in " + (
+        "Redis" if config["REDIS_URL"] else config["QUEUE_FILE"]
+    )
+
+
 def _create(app: Flask) -> Queue:
     config = app.config
     # Results are not kept: a task records what it did in the database (a batch ZIP's job row).

@@ -2,6 +2,7 @@
 server with a consumer beside it so the demo needs no second command."""
 
 import logging
+import os
 
 import click
 from flask import current_app
@@ -35,8 +36,7 @@ def worker_command(workers: int, periodic: bool) -> None:
     if app.config["QUEUE_IMMEDIATE"]:
         raise click.ClickException("QUEUE_IMMEDIATE is set: tasks run where they are asked for.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    where = app.config["REDIS_URL"] and "Redis" or app.config["QUEUE_FILE"]
-    click.echo(f"queue {app.config['QUEUE_NAME']} in {where}", err=True)
+    click.echo(background.where(app), err=True)
     background.consumer(app, workers=workers, periodic=periodic).run()
 
 
@@ -68,5 +68,7 @@ def run_command(ctx: click.Context, info: ScriptInfo, worker: bool, **options) -
     """Run the development server and, in its process, a background worker: the demo's batch
     ZIPs and closings need no second command. `pilot worker` is the worker for production."""
     if worker and serves_here(options["reload"]):
-        background.start_beside_server(info.load_app())
+        app = info.load_app()
+        background.start_beside_server(app)
+        click.echo(f" * Background worker: {background.where(app)} (pid {os.getpid()})")
     ctx.invoke(flask_run_command, **options)
