@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 import zipfile
 from datetime import datetime
@@ -22,19 +21,10 @@ from huey import RedisHuey, SqliteHuey
 from pilot import background
 from pilot.reports.models import ReportJob
 from pilot.worker import serves_here
-from tests.conftest import login
+from tests.conftest import login, wait_for
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 PILOT = shutil.which("pilot", path=str(Path(sys.executable).parent))
-
-
-def wait_for(check, timeout: float = 120.0):
-    """Poll a condition until it holds or the time is up (a worker does the job meanwhile)."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-    return result
 
 
 def ask_for_batch_zip(client, world) -> int:

@@ -40,7 +40,7 @@ from pilot.stages import Status, progress_of
 from pilot.survey.services import save_survey, write_analysis
 from pilot.visits.services import confirm_visit, log_visit
 from tests import factories
-from tests.conftest import TODAY, login
+from tests.conftest import TODAY, login, wait_for
 
 DAY = date.fromisoformat(TODAY)
 OPEN_ITEM = "质量目标未分解到车间，考核无依据"
@@ -1098,7 +1098,6 @@ def test_closing_queues_its_report_and_a_worker_archives_it(app, session, world,
     """On the real queue (SQLite in the instance folder), the closing commits at once and a
     worker archives the report afterwards."""
     from pilot import background
-    from tests.test_background import wait_for
 
     app.config["QUEUE_IMMEDIATE"] = False
     _ready_to_close(session, world)
