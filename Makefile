@@ -7,7 +7,7 @@ INSTANCE ?= instance
 # pytest-xdist workers for `make test`: one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run serve test install translations messages lint format clean bench-report bench-pages
+.PHONY: run serve worker test install translations messages lint format clean bench-report bench-pages
 
 $(BIN)/pilot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ serve: install
 	$(BIN)/pilot db upgrade
 	$(BIN)/pilot frameworks load
 	$(BIN)/pilot serve --bind 127.0.0.1:$(PORT)
+
+# The background worker beside `make serve` (batch ZIPs, reports archived after closing).
+worker: install
+	$(BIN)/pilot worker
 
 test: install
 	$(BIN)/ruff check pilot tests migrations/env.py benchmarks

@@ -56,6 +56,8 @@ def configure_paths(app: Flask) -> None:
     for key, folder in (("FILES_PATH", "files"), ("REPORTS_PATH", "reports")):
         if not app.config.get(key):
             app.config[key] = str(Path(app.instance_path) / folder)
+    if not app.config.get("QUEUE_FILE"):
+        app.config["QUEUE_FILE"] = str(Path(app.instance_path) / "queue.sqlite")
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config["MAX_CONTENT_LENGTH"] = max(

@@ -12,9 +12,15 @@ from pilot.extensions import db
 
 
 def main() -> None:
-    from pilot import create_app
+    from flask.cli import routes_command, shell_command
 
-    cli = FlaskGroup(create_app=create_app, add_default_commands=True)
+    from pilot import create_app
+    from pilot.worker import run_command
+
+    # Flask's commands, with `run` starting a background worker beside the server.
+    cli = FlaskGroup(create_app=create_app, add_default_commands=False)
+    for command in (run_command, shell_command, routes_command):
+        cli.add_command(command)
     cli.main(prog_name="pilot")
 
 
@@ -225,26 +231,32 @@ def demo_group() -> None:
 def demo_load(firms: int, per_batch: int) -> None:
     """Load a fictional first batch (首批) of 20 firms, dated relative to today; with --firms N,
     then copies of its cases until N firms, in batches half a year apart."""
+    from flask import current_app
+
+    from pilot.background import run_here
     from pilot.demo import DEMO_PASSWORD, load_demo
     from pilot.demo.scale import TEMPLATE, load_scale
 
     if firms % TEMPLATE or per_batch % TEMPLATE:
         raise click.BadParameter(f"--firms and --per-batch must be multiples of {TEMPLATE}")
-    if firms > TEMPLATE:
-        summary = load_scale(db.session, firms, per_batch)
-    else:
-        summary = load_demo(db.session)
-    db.session.commit()
+    # The closed cases' reports are archived before the command ends, not by a worker later.
+    with run_here(current_app._get_current_object()):
+        if firms > TEMPLATE:
+            summary = load_scale(db.session, firms, per_batch)
+        else:
+            summary = load_demo(db.session)
+        db.session.commit()
     click.echo(summary)
     click.echo(f"Demo password for every account: {DEMO_PASSWORD}")
 
 
 def init_app(app: Flask) -> None:
-    from pilot.reports.cli import doctor_command, report_command, reports_group
+    from pilot.reports.cli import doctor_command, report_command
     from pilot.serve import serve_command
+    from pilot.worker import worker_command
 
     groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
-    for command in (*groups, report_command, reports_group, doctor_command, serve_command):
+    for command in (*groups, report_command, doctor_command, serve_command, worker_command):
         app.cli.add_command(command)
     from pilot.backup.cli import register as register_backup_commands
 

@@ -48,6 +48,14 @@ class DefaultConfig:
     #: Redis (redis://host:6379/0) shared by the app's workers and machines for throttling.
     #: Without it each worker counts in its own memory.
     REDIS_URL: str | None = None
+    #: Background work (batch ZIPs, reports archived after closing): an SQLite file that the
+    #: web and `pilot worker` on this machine share; in Redis when REDIS_URL is set, so workers
+    #: on several machines take from one queue. Default: <instance>/queue.sqlite.
+    QUEUE_FILE: str | None = None
+    #: The queue's name: instances sharing one Redis need names of their own.
+    QUEUE_NAME = "pilot"
+    #: Run each background task at once in the process that asks for it (tests).
+    QUEUE_IMMEDIATE = False
     #: Failed sign-ins allowed per account and per address (an office behind one address).
     SIGN_IN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     SIGN_IN_LIMIT_PER_ADDRESS = "50 per 15 minutes"

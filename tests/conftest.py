@@ -11,6 +11,7 @@ import contextvars
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -260,6 +261,8 @@ def make_test_app(database_url: str, folder: Path):
             "FILES_PATH": str(folder / "files"),
             "TODAY": TODAY,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            # Background tasks run as they are queued (tests/test_background.py runs workers).
+            "QUEUE_IMMEDIATE": True,
         }
     )
     app.test_client_class = CSRFClient
@@ -301,6 +304,15 @@ def client(app) -> CSRFClient:
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def wait_for(check, timeout: float = 120.0):
+    """Poll a condition until it holds or the time is up (a worker does the job meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return result
 
 
 def login(client, username: str, password: str = factories.PASSWORD):

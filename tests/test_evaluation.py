@@ -40,7 +40,7 @@ from pilot.stages import Status, progress_of
 from pilot.survey.services import save_survey, write_analysis
 from pilot.visits.services import confirm_visit, log_visit
 from tests import factories
-from tests.conftest import TODAY, login
+from tests.conftest import TODAY, login, wait_for
 
 DAY = date.fromisoformat(TODAY)
 OPEN_ITEM = "质量目标未分解到车间，考核无依据"
@@ -1092,6 +1092,49 @@ def test_a_report_that_fails_to_render_does_not_undo_the_closing(
     response = as_user("staff").get(f"/cases/{world.case_a.id}/report")
     assert response.status_code == 302 and response.location.endswith("/reports/1")
     assert len(_archives(session, world.case_a)) == 1
+
+
+def test_closing_queues_its_report_and_a_worker_archives_it(app, session, world, stage6):
+    """On the real queue (SQLite in the instance folder), the closing commits at once and a
+    worker archives the report afterwards."""
+    from pilot import background
+
+    app.config["QUEUE_IMMEDIATE"] = False
+    _ready_to_close(session, world)
+    close_case(session, world.staff, world.case_a, DAY)
+    session.commit()
+    huey = background.queue_of(app).huey
+    assert huey.pending_count() == 1 and _archives(session, world.case_a) == []
+    consumer = background.start_beside_server(app)
+    try:
+        [kept] = wait_for(lambda: session.expire_all() or _archives(session, world.case_a))
+    finally:
+        consumer.stop(graceful=True)
+    assert kept.version == 1 and kept.generated_by_id == world.staff.id
+    assert archive.archive_path(kept).read_bytes().startswith(b"%PDF")
+
+
+def test_a_report_missing_after_closing_is_archived_within_the_hour(
+    app, session, world, stage6, tmp_path
+):
+    """The hourly task queues the report of each case closed a while ago without one since its
+    closing (here the rendering failed), once."""
+    _ready_to_close(session, world)
+    reports_path = app.config["REPORTS_PATH"]
+    app.config["REPORTS_PATH"] = str(tmp_path / "not-a-folder")
+    (tmp_path / "not-a-folder").write_text("")
+    close_case(session, world.staff, world.case_a, DAY)
+    session.commit()
+    app.config["REPORTS_PATH"] = reports_path
+    archive.archive_missing()
+    assert _archives(session, world.case_a) == []  # closed just now: its own task may be late
+    world.case_a.closed_at -= archive.ARCHIVE_GRACE + timedelta(minutes=1)
+    session.commit()
+    archive.archive_missing()
+    archive.archive_missing()
+    session.expire_all()
+    [kept] = _archives(session, world.case_a)
+    assert kept.generated_by_id is None and kept.generated_at >= world.case_a.closed_at
 
 
 def test_the_final_rescoring_waits_for_stage_6(session, world, frameworks):

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from pilot import create_app
 from pilot.demo import DEMO_PASSWORD
 from pilot.extensions import db
-from pilot.reports import jobs
 from tests import demo
 from tests.conftest import TODAY, CSRFClient
 
@@ -108,15 +107,6 @@ def _parse(page: str) -> Forms:
     parser.handle_starttag = starttag
     parser.feed(page)
     return parser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_report_process():
-    """The batch ZIP form is posted like any other: it starts no `pilot reports job` process
-    here (tests/test_reports.py runs the job end to end)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(jobs, "start_job", lambda app, job: None)
-        yield
 
 
 def _app(url: str, instance: Path):

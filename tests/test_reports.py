@@ -192,45 +192,6 @@ def test_closed_demo_case_downloads_its_final_report_and_only_its_own(client, se
     assert client.get(f"/cases/{other.id}/report").status_code == 404
 
 
-def _wait_for(check, timeout: float = 180.0):
-    """Poll a condition until it holds or the time is up (the job runs in another process)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-    return result
-
-
-def test_batch_zip_is_assembled_outside_the_request(app, client, session, world):
-    import io
-    import zipfile
-
-    from pilot.reports.models import ReportJob
-
-    login(client, "staff")
-    response = client.post(f"/batches/{world.batch.id}/reports")
-    assert response.status_code == 302
-    job_id = int(response.headers["Location"].rsplit("/", 1)[-1])
-    # The request returned before the job finished its work: the job reports progress itself.
-
-    def finished():
-        session.expire_all()
-        job = session.get(ReportJob, job_id)
-        return job if job.status in ("done", "failed") else None
-
-    job = _wait_for(finished)
-    assert job.status == "done", job.error
-    page = client.get(f"/reports/jobs/{job_id}").get_data(as_text=True)
-    assert f"/reports/jobs/{job_id}/download" in page
-    download = client.get(f"/reports/jobs/{job_id}/download")
-    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
-    download.close()
-    assert len(names) == 2 and all(n.endswith(".pdf") for n in names)
-    assert any(world.firm_a.name in n for n in names)
-
-
 def test_cli_writes_one_report_and_a_batch_zip(runner, session, world, tmp_path):
     import zipfile
 

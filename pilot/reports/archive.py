@@ -3,8 +3,8 @@
 Building the content reads the database; rendering does not: callers release the session in
 between, so a slow render never holds a connection.
 
-Closing a case asks for its final report with `archive_on_commit`: the report is rendered and
-kept right after the closing is committed, in a session of its own, whoever closed the case.
+Closing a case asks for its final report with `archive_on_commit`: once the closing commits, a
+background worker renders and keeps it (`archive_closed_case`), whoever closed the case.
 """
 
 import hashlib
@@ -12,17 +12,19 @@ import io
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
 from flask import current_app
 from sqlmodel import Session, func, select
 
+from pilot import background
 from pilot.accounts.models import User
 from pilot.audit.services import log
 from pilot.cases.models import Case
-from pilot.database import after_commit
+from pilot.database import after_commit, today, utcnow
+from pilot.extensions import db
 from pilot.files.store import safe_name_part
 from pilot.reports import pdf
 from pilot.reports.context import build
@@ -117,29 +119,79 @@ def archive_final(session: Session, actor: User | None, case_id: int, today: dat
 
 
 def archive_on_commit(session: Session, actor: User | None, case: Case, today: date) -> None:
-    """Have the case's final report archived right after this session's transaction commits.
+    """Have the case's final report archived by a worker once this transaction commits.
 
     The report shows the committed closing, so it cannot be rendered before the commit, and a
-    rollback must leave no report behind: nothing is done until the commit, and a rollback
-    forgets the request."""
+    rollback must leave no report behind: the task is queued only when the closing commits. If
+    the queue cannot take it, the hourly `archive_missing` catches up."""
     actor_id = actor.id if actor else None
-    after_commit(session, partial(_archive_committed, session.get_bind(), case.id, actor_id, today))
+    after_commit(session, partial(_queue_archive, case.id, actor_id, today))
 
 
-def _archive_committed(bind, case_id: int, actor_id: int | None, today: date) -> None:
-    """Archive a final report once its closing is committed.
+def _queue_archive(case_id: int, actor_id: int | None, today: date) -> None:
+    try:
+        archive_closed_case.enqueue(case_id, actor_id, today)
+    except Exception:  # noqa: BLE001 — the closing is committed; archive_missing catches up
+        current_app.logger.exception("The final report of case %s was not queued", case_id)
 
-    The closing stands whatever the PDF does: a report that fails is logged, and the report's
-    download makes it when it is missing. The committed session cannot run SQL from here, so
-    the report gets a session of its own."""
-    with Session(bind, expire_on_commit=False) as own:
-        try:
-            actor = own.get(User, actor_id) if actor_id is not None else None
-            archive_final(own, actor, case_id, today)
-            own.commit()
-        except Exception:  # noqa: BLE001 — see the docstring: the closing is committed
-            own.rollback()
-            current_app.logger.exception("The final report of case %s was not archived", case_id)
+
+def archived_since_closing(session: Session, case: Case) -> bool:
+    return (
+        session.exec(
+            select(ReportArchive.id).where(
+                ReportArchive.case_id == case.id, ReportArchive.generated_at >= case.closed_at
+            )
+        ).first()
+        is not None
+    )
+
+
+@background.task("reports.archive_closed_case")
+def archive_closed_case(case_id: int, actor_id: int | None, today: date) -> None:
+    """Archive a closed case's final report, unless this closing has one already (the task may
+    come twice: from the closing and from `archive_missing`).
+
+    The closing stands whatever the PDF does: a report that fails is logged, `archive_missing`
+    tries again within the hour, and the report's download makes it when it is missing."""
+    session = db.session
+    case = session.get(Case, case_id)
+    if case is None or not case.is_closed or archived_since_closing(session, case):
+        return
+    try:
+        actor = session.get(User, actor_id) if actor_id is not None else None
+        with current_app.test_request_context():
+            archive_final(session, actor, case_id, today)
+        session.commit()
+    except Exception:  # noqa: BLE001 — see the docstring: the closing is committed
+        session.rollback()
+        current_app.logger.exception("The final report of case %s was not archived", case_id)
+
+
+#: How long a closing's own task has before `archive_missing` queues another.
+ARCHIVE_GRACE = timedelta(minutes=10)
+
+
+@background.periodic("reports.archive_missing", minute="17")
+def archive_missing() -> None:
+    """Every hour, queue the final report of each case closed (more than ARCHIVE_GRACE ago)
+    without one since its closing: a task lost with a stopped worker, a queue that could not be
+    reached, a report that failed to render."""
+    session = db.session
+    since_closing = (
+        select(ReportArchive.id)
+        .where(ReportArchive.case_id == Case.id, ReportArchive.generated_at >= Case.closed_at)
+        .exists()
+    )
+    missing = session.exec(
+        select(Case.id).where(
+            Case.closed_at.is_not(None),
+            Case.closed_at <= utcnow() - ARCHIVE_GRACE,
+            ~since_closing,
+        )
+    ).all()
+    on = today()
+    for case_id in missing:
+        archive_closed_case.enqueue(case_id, None, on)
 
 
 def batch_zip(

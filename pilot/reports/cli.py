@@ -1,4 +1,4 @@
-"""`pilot report`, the batch ZIP job the web starts, and `pilot doctor`."""
+"""`pilot report` and `pilot doctor`."""
 
 import sys
 from pathlib import Path
@@ -51,21 +51,6 @@ def report_command(case_id: int | None, batch_name: str | None, output: str) -> 
         )
     Path(output).write_bytes(data)
     click.echo(f"{output}\t{len(case_ids)} reports\t{len(data)} bytes")
-
-
-@click.group("reports", help="Report jobs.")
-def reports_group() -> None:
-    pass
-
-
-@reports_group.command("job", hidden=True)
-@click.argument("job_id", type=int)
-@with_appcontext
-def run_job_command(job_id: int) -> None:
-    """Assemble a batch ZIP requested on the web (run in its own process)."""
-    from pilot.reports.jobs import run_job
-
-    run_job(current_app._get_current_object(), job_id)
 
 
 @click.command("doctor")

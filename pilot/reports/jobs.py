@@ -1,58 +1,57 @@
-"""Batch ZIPs for the web: assembled in a separate process, never inside a web request.
+"""Batch ZIPs for the web: assembled by a background worker, never inside a web request.
 
-Staff ask for a batch's reports; the app records a job and starts `pilot reports job ID` as its
-own process, which renders what is missing on every core and writes the ZIP, updating the job's
-progress as it goes. The page shows that progress.
+Staff ask for a batch's reports; the app records a job, and once that commits the queue gets
+`assemble_batch_zip`, which a worker runs: it renders what is missing on every core and writes
+the ZIP, updating the job's progress as it goes. The page shows that progress.
 """
 
-import os
-
-# B404: Starts the app's own job command, without a shell's parsing.
-import subprocess  # nosec B404
-import sys
 import uuid
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlmodel import Session, select
 
+from pilot import background
 from pilot.accounts.models import User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
-from pilot.database import today, utcnow
+from pilot.database import after_commit, today, utcnow
+from pilot.extensions import db
 from pilot.reports.archive import batch_zip, reports_root
-from pilot.reports.models import ReportJob
-from pilot.reports.parallel import render_cases, worker_config
+from pilot.reports.models import JobStatus, ReportJob
+from pilot.reports.parallel import render_cases
 
 
 def create_job(session: Session, actor: User, batch: Batch) -> ReportJob:
+    """Record a batch ZIP to make; a worker is asked for it once this transaction commits."""
     total = len(session.exec(select(Case.id).where(Case.batch_id == batch.id)).all())
     job = ReportJob(batch_id=batch.id, requested_by_id=actor.id, total=total)
     session.add(job)
     session.flush()
+    job_id = job.id
+    after_commit(session, lambda: start_job(job_id))
     return job
 
 
-def start_job(app: Flask, job: ReportJob) -> None:
-    """Start the job's own process, configured like this app, and leave it running."""
-    env = dict(os.environ)
-    for key, value in worker_config(app).items():
-        if value is not None:
-            env[f"PILOT_{key}"] = str(value)
-    command = [
-        sys.executable,
-        "-c",
-        "from pilot.cli import main; main()",
-        "reports",
-        "job",
-        str(job.id),
-    ]
-    # The shell starts the job in the background and exits at once: the job outlives this
-    # request (and this worker) without being its child.
-    # B603: A fixed script; the job id is an integer.
-    subprocess.run(  # nosec B603
-        ["/bin/sh", "-c", '"$@" </dev/null >/dev/null 2>&1 &', "sh", *command], env=env, check=True
-    )
+def start_job(job_id: int) -> None:
+    """Queue the job. If the queue cannot take it, the job says so on its page."""
+    try:
+        assemble_batch_zip.enqueue(job_id)
+    except Exception as error:  # noqa: BLE001 — the request that asked is committed
+        current_app.logger.exception("Batch ZIP job %s was not queued", job_id)
+        _fail(job_id, f"{error.__class__.__name__}: {error}")
+
+
+def _fail(job_id: int, error: str) -> None:
+    with Session(db.engine) as own:
+        job = own.get(ReportJob, job_id)
+        job.status, job.error, job.finished_at = JobStatus.FAILED, error[:500], utcnow()
+        own.commit()
+
+
+@background.task("reports.assemble_batch_zip")
+def assemble_batch_zip(job_id: int) -> None:
+    run_job(current_app._get_current_object(), job_id)
 
 
 def zip_path(job: ReportJob) -> Path:
@@ -60,8 +59,7 @@ def zip_path(job: ReportJob) -> Path:
 
 
 def run_job(app: Flask, job_id: int) -> None:
-    from pilot.extensions import db
-
+    """Assemble the job's ZIP, unless another worker has taken it already."""
     session = db.session
     job = session.get(ReportJob, job_id)
     if job is None or job.status != "queued":

@@ -1,4 +1,4 @@
-"""Report downloads: a case's draft or archived final report, and batch ZIPs built off-request."""
+"""Report downloads: a case's draft or archived final report, and batch ZIPs built by a worker."""
 
 from io import BytesIO
 
@@ -13,7 +13,7 @@ from pilot.database import today
 from pilot.extensions import db, limiter
 from pilot.permissions import get_case_or_404, require
 from pilot.reports import archive, jobs
-from pilot.reports.models import ReportArchive, ReportJob
+from pilot.reports.models import JobStatus, ReportArchive, ReportJob
 
 bp = Blueprint("reports", __name__)
 
@@ -80,8 +80,7 @@ def batch_reports(batch_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     job = jobs.create_job(db.session, current_user, batch)
-    db.session.commit()
-    jobs.start_job(current_app._get_current_object(), job)
+    db.session.commit()  # a worker is asked for the ZIP as this commits
     return redirect(url_for("reports.job", job_id=job.id))
 
 
@@ -94,7 +93,8 @@ def job(job_id: int):
         "reports/job.html",
         job=row,
         batch=db.session.get(Batch, row.batch_id),
-        working=row.status in ("queued", "running"),
+        waiting=row.status == JobStatus.QUEUED,
+        working=row.status in (JobStatus.QUEUED, JobStatus.RUNNING),
         ready=row.status == "done",
     )
 
