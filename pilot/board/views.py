@@ -20,6 +20,7 @@ from pilot.extensions import db
 from pilot.firms.models import Firm
 from pilot.next_actions import (
     DIAGNOSES_TO_FILE,
+    PARTY_LABELS,
     PLANS_TO_FILE,
     TO_VERIFY,
     Task,
@@ -147,6 +148,7 @@ def _board(batches: list[Batch], batch: Batch | None) -> dict:
         sort=args.get("sort", "firm"),
         waiting=waiting,
         quick_filters=QUICK_FILTERS,
+        PARTY_LABELS=PARTY_LABELS,
         quick_counts=quick_counts,
         quick=args.get("show") if args.get("show") in QUICK_FILTERS else None,
         idle_days=IDLE_DAYS,
