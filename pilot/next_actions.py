@@ -31,7 +31,7 @@ from pilot.permissions import visible_cases_query
 from pilot.plan.models import FollowUpPlan, PlanStatus
 from pilot.rectification.models import ItemStatus, RectificationItem
 from pilot.rectification.services import WORKABLE
-from pilot.stages import CaseFacts, Progress, evaluate, load_facts
+from pilot.stages import CaseFacts, Progress, evaluate, load_facts, past_due
 from pilot.training.models import Attendance, SessionInvite, TrainingSession
 from pilot.training.services import sheet_open
 from pilot.visits.models import Visit, VisitStatus
@@ -321,7 +321,7 @@ def decide(
                 values=MappingProxyType(values),
                 anchor=anchor,
                 due=due,
-                overdue=due is not None and today > due,
+                overdue=due is not None and past_due(due, today),
                 count=count,
             )
         )

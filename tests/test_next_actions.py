@@ -355,3 +355,28 @@ def test_the_expert_and_the_firm_see_their_tasks_as_links(client, session, demo_
 
 def firm_name_of(session, case) -> str:
     return session.get(Firm, case.firm_id).name
+
+
+def test_every_task_in_the_demo_links_to_a_page_its_user_may_open(app, client, session, demo_data):
+    with app.test_request_context():
+        plan = {
+            (user.username, task.kind): task.url
+            for user in session.exec(select(User)).all()
+            for task in tasks_for(session, user, today())
+        }
+    assert {kind for _, kind in plan} >= {
+        Kind.FILL_SURVEY, Kind.CONFIRM_VISIT, Kind.ACCEPT_DIAGNOSIS, Kind.FIX_DIAGNOSIS,
+        Kind.WORK_ITEMS, Kind.RESUBMIT_ITEM, Kind.VERIFY_ITEM, Kind.RECORD_ATTENDANCE,
+        Kind.DRAFT_PLAN, Kind.FIX_PLAN, Kind.APPROVE_PLAN, Kind.ENTER_ACTUALS,
+        Kind.FILE_RESCORE, Kind.RATE_SERVICE, Kind.WRITE_ASSESSMENT,
+    }  # fmt: skip
+    for username in sorted({username for username, _ in plan}):
+        login(client, username, DEMO_PASSWORD)
+        for (who, kind), url in plan.items():
+            if who == username:
+                path, _, anchor = url.partition("#")
+                response = client.get(path)
+                assert response.status_code == 200, (username, kind, url)
+                if anchor:  # the part of the page where it is done
+                    assert f'id="{anchor}"' in response.get_data(as_text=True), (username, url)
+        client.post("/logout")
