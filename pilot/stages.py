@@ -229,6 +229,12 @@ class Progress:
         return self.is_running and self["evaluation"].is_done
 
 
+def past_due(due: date, today: date) -> bool:
+    """A due date has passed: the day after it, in the bureau's calendar (stages and the tasks
+    of `pilot.next_actions` alike)."""
+    return today > due
+
+
 def evaluate(facts: CaseFacts, today: date) -> Progress:
     """Each stage's status and the case's current stage, on the given day."""
     done: dict[str, bool] = {}
@@ -240,7 +246,7 @@ def evaluate(facts: CaseFacts, today: date) -> Progress:
         due = facts.due[stage.code]
         if done[stage.code]:
             status = Status.DONE
-        elif today > due and not (facts.withdrawn or facts.closed):
+        elif past_due(due, today) and not (facts.withdrawn or facts.closed):
             status = Status.OVERDUE
         elif needs_done:
             status = Status.IN_PROGRESS

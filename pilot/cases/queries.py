@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pilot.accounts.models import User
+from pilot.audit.models import AuditLog
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, CaseState, ExpertAssignment
 from pilot.firms.models import Firm
@@ -85,3 +86,18 @@ def case_rows(session: Session, query: sa.Select) -> list[CaseRow]:
         if values[0] not in rows:
             rows[values[0]] = CaseRow(*values)
     return list(rows.values())
+
+
+def last_activity(session: Session, case_ids: list[int]) -> dict[int, datetime]:
+    """Case id -> its last activity: the time of its last audit-log entry (anything anyone
+    recorded on it), else when the case was made; in one grouped query."""
+    if not case_ids:
+        return {}
+    ids = sa.bindparam("case_ids", list(case_ids), expanding=True)
+    rows = session.execute(
+        sa.select(Case.id, Case.created_at, sa.func.max(AuditLog.at))
+        .outerjoin(AuditLog, AuditLog.case_id == Case.id)
+        .where(Case.id.in_(ids))
+        .group_by(Case.id, Case.created_at)
+    )
+    return {case_id: last or created for case_id, created, last in rows}
