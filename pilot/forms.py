@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from flask import flash
+from flask import flash, g, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
@@ -124,7 +124,9 @@ TOKEN_MAX = 64
 
 
 def new_submission_token() -> str:
-    return secrets.token_urlsafe(24)
+    # A kept page (pilot.kept) renders a marker here, and a new token replaces it per request.
+    marker = g.get("pilot_submission_marker") if has_app_context() else None
+    return marker or secrets.token_urlsafe(24)
 
 
 class SubmissionTokenField(HiddenField):

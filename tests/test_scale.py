@@ -197,7 +197,8 @@ def statements(worlds, name: str) -> dict[str, int]:
             client = clients[user]
             url = path.format(**ids)
             assert client.get(url).status_code == 200, url  # warm: the session's user, caches
-            app.extensions.pop("pilot_kept_boards", None)  # the board rendered, not kept
+            for kept in [name for name in app.extensions if name.startswith("pilot_kept_")]:
+                app.extensions.pop(kept)  # the page rendered, not kept
             count[0] = 0
             response = client.get(url)
             assert response.status_code == 200, url

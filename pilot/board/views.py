@@ -1,15 +1,11 @@
 """Each role's home at `/`: staff's cohort board, the expert's firms, the firm's own case."""
 
-import threading
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import get_locale
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlmodel import select
 
-from pilot import data_version
 from pilot.accounts.models import Role, User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment
@@ -18,6 +14,7 @@ from pilot.database import local_zone, today
 from pilot.diagnosis.services import SEVERITY_LABELS
 from pilot.extensions import db
 from pilot.firms.models import Firm
+from pilot.kept import kept_page
 from pilot.next_actions import (
     DIAGNOSES_TO_FILE,
     PARTY_LABELS,
@@ -43,38 +40,23 @@ IDLE_DAYS = 14
 QUICK_FILTERS = ("review", "close", "overdue", "idle")
 
 
+#: How many rendered home pages each worker keeps (a 200-firm board is about 270 KB; the expert's
+#: and the firm's homes a few KB).
+KEPT_HOMES = 64
+
+
 @bp.get("/")
 @login_required
+@kept_page("home", KEPT_HOMES)
 def home():
     pages = {"board": board, "expert": expert_home, "firm": firm_home}
     return pages[home_of(current_user)]()
 
 
-#: How many rendered boards each worker keeps (a 200-firm board is about 270 KB).
-KEPT_BOARDS = 16
-
-
 def board():
-    # The version first, then the data: what is kept under a version is never older than it.
-    version = data_version.current(db.session)
     batches = db.session.exec(select(Batch).order_by(Batch.start_date.desc())).all()
     batch = _chosen_batch(batches)
-    # The content reads no user: everyone the board is shown to sees the same rows and links.
-    key = (version, request.query_string, str(get_locale()), today())
-    kept = current_app.extensions.setdefault("pilot_kept_boards", {})
-    content = kept.get(key) if version is not None else None
-    if content is None:
-        # B704: our own template's output, escaped by Jinja as it rendered.
-        content = Markup(render_template("board/_board.html", **_board(batches, batch)))  # nosec B704
-        if version is not None:
-            with _KEEPING:
-                while len(kept) >= KEPT_BOARDS:
-                    kept.pop(next(iter(kept)))
-                kept[key] = content
-    return render_template("board/board.html", content=content)
-
-
-_KEEPING = threading.Lock()
+    return render_template("board/board.html", **_board(batches, batch))
 
 
 def _board(batches: list[Batch], batch: Batch | None) -> dict:

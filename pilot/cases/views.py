@@ -15,6 +15,7 @@ from pilot.evaluation.sections import case_section as evaluation_section
 from pilot.extensions import db
 from pilot.files.models import StoredFile
 from pilot.forms import choices
+from pilot.kept import kept_page
 from pilot.permissions import can, get_case_or_404
 from pilot.plan.sections import case_section as plan_section
 from pilot.rectification.sections import case_section as rectification_section
@@ -38,8 +39,13 @@ def _case_log(case_id: int, public_only: bool) -> list[tuple[AuditLog, User | No
     return db.session.exec(query).all()
 
 
+#: How many rendered case pages each worker keeps (about 100 KB each).
+KEPT_CASE_PAGES = 64
+
+
 @bp.get("/<int:case_id>")
 @login_required
+@kept_page("case", KEPT_CASE_PAGES)
 def show(case_id: int):
     case = get_case_or_404(case_id)
     documents = db.session.exec(

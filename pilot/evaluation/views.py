@@ -39,6 +39,7 @@ from pilot.evaluation.pages import actual_prefix, rating_prefix, render_page
 from pilot.evaluation.queries import ACTUAL_OWNER, seen_stamp
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_uploads
+from pilot.kept import kept_page
 from pilot.permissions import get_case_or_404, require
 
 bp = Blueprint("evaluation", __name__)
@@ -297,6 +298,7 @@ def reopen(case_id: int):
 @bp.get("/batches/<int:batch_id>/results")
 @login_required
 @require("view_expert_ratings")
+@kept_page("batch_results", 16)
 def batch_results(batch_id: int):
     batch = db.get_or_abort(Batch, batch_id)
     return pages.render_batch_results(batch)

@@ -13,6 +13,7 @@ from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_uploads
+from pilot.kept import kept_page
 from pilot.permissions import can_see_verification_queue, get_case_or_404
 from pilot.rectification import services
 from pilot.rectification.forms import (
@@ -40,8 +41,13 @@ bp = Blueprint("rectification", __name__)
 # The checklist ----------------------------------------------------------------------------------
 
 
+#: How many rendered checklists and verification queues each worker keeps.
+KEPT_PAGES = 64
+
+
 @bp.get("/cases/<int:case_id>/items")
 @login_required
+@kept_page("checklist", KEPT_PAGES)
 def checklist(case_id: int):
     case = get_case_or_404(case_id)
     return render_checklist(case)
@@ -281,6 +287,7 @@ def waive(item_id: int):
 
 @bp.get("/verification")
 @login_required
+@kept_page("verification", KEPT_PAGES)
 def queue():
     """Submitted items waiting for an expert, oldest first: an expert's own cases; staff see every
     case (read-only here) to follow up on experts."""
