@@ -120,7 +120,6 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from pilot import permissions, reference, stages
-    from pilot.audit.labels import event_label, plain_values
     from pilot.database import today
 
     app.jinja_env.globals.update(
@@ -134,7 +133,5 @@ def register_template_helpers(app: Flask) -> None:
         district_name=reference.district_name,
         today=today,
         get_locale=get_locale,
-        event_label=event_label,
         colon=lambda: "：" if get_locale().language == "zh" else ": ",
     )
-    app.jinja_env.filters["plain_values"] = plain_values
