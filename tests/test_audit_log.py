@@ -131,3 +131,16 @@ def test_staff_read_the_log_and_the_firm_the_timeline_in_their_language(client, 
     page = client.get(f"/cases/{world.case_a.id}").get_data(as_text=True)
     assert "整改项2核验通过" in page  # the public timeline, without the values
     assert "状态：待核验 → 已核验" not in page
+
+
+def test_the_report_names_its_rectification_column_and_signs_off_in_sentences(app, session, world):
+    from pilot.reports.context import build
+    from pilot.reports.pdf import html_of
+
+    log_a_case(session, world)
+    with app.test_request_context(), force_locale("zh_CN"):
+        html = html_of(build(session, world.case_a.id, date(2026, 6, 1)))
+    rectification = html[html.index('id="rectification"') : html.index('id="training"')]
+    assert "<th>整改项</th>" in rectification and "评分项" not in rectification
+    sign_offs = html[html.index('id="sign-offs"') :]
+    assert "整改项2核验通过" in sign_offs

@@ -113,8 +113,8 @@ def test_stage6_from_actuals_to_closing(page: Page, browser, live_server, evalua
     with signed_in(browser, live_server, "staff1") as staff:
         staff.goto(ev["final"])
         staff.locator("form.dg-accept button[type=submit]").click()
-        staff.wait_for_url(f"**/cases/{ev['case']}#diagnosis")
-        staff.goto(ev["url"])
+        # Accepting the final round leads to stage 6, where it is compared with the baseline.
+        staff.wait_for_url(f"**{ev['url']}#comparison")
         expect(staff.locator("#comparison section.ev-framework figure svg")).to_have_count(2)
         checks = staff.locator('button[data-action="check"]')
         for remaining in range(len(ev["targets"]), 0, -1):
