@@ -13,6 +13,7 @@ from pilot.audit.services import log
 from pilot.diagnosis.models import Diagnosis, DiagnosisStatus, Round
 from pilot.evaluation.models import Evaluation
 from pilot.rectification import services as rectification
+from tests import factories
 from tests.conftest import login
 
 #: What an entry must never show: ids, nulls, codes, ISO timestamps, Python's None.
@@ -62,9 +63,11 @@ def log_a_case(session, world):
     log(session, world.expert_a, final, "submit", case_id=case.id, after={"round": "final"})
     # An entry that does not carry its round names it all the same (from the diagnosis).
     log(session, staff, final, "return", case_id=case.id, reason="请补充说明")
+    log(session, staff, final, "accept", case_id=case.id, after={"round": "final", "items": 0})
     evaluation = Evaluation(case_id=case.id)
     session.add(evaluation)
     log(session, staff, evaluation, "verdict", case_id=case.id, after={"verdict": "basically_met"})
+    factories.make_case_document(session, case, staff)
     log(session, staff, case, "close", case_id=case.id, after={"unfinished_items": [first.id]})
     log(session, staff, case, "reopen", case_id=case.id, after={"unfinished_items": []})
     session.commit()
@@ -95,13 +98,18 @@ def test_every_entry_reads_as_a_chinese_sentence_without_internals(session, worl
     assert "截止日期：2026-06-30" in read["添加整改项1"]
     assert "提交终期复评" in read
     assert "退回终期复评" in read
+    assert read["终期复评审核通过"] == ()  # the final round creates no items: none to count
     assert read["作出评价结论"] == ("评价结论：基本达标",)
     assert read["结案"] == ("结案时未完成的整改项：整改项1",)
+    uploaded = read["上传文件"]
+    assert uploaded[:2] == ("所属：档案文件", "文件名：一企一策协议.pdf")
+    assert re.fullmatch(r"大小：\d+ 字节|大小：[\d.]+ KB", uploaded[2]) and len(uploaded) == 3
     assert read["重新开启档案"] == ("结案时未完成的整改项：无",)
     for sentence, details in read.items():
         for text in (sentence, *details):
-            assert not INTERNAL.search(text.replace("expert_a", "")), text
-            assert not LATIN_WORD.search(text.replace("expert_a", "")), text
+            typed = text.replace("expert_a", "").replace(".pdf", "")  # names people gave
+            assert not INTERNAL.search(typed), text
+            assert not LATIN_WORD.search(typed), text
 
 
 def test_the_same_entries_read_in_english(session, world):

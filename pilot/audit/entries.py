@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
@@ -129,7 +130,7 @@ FIELDS = {
     "experts": _l("Experts"),
     "owner": _l("Attached to"),
     "name": _l("Name"),
-    "size": _l("Size"),
+    "size": lazy_pgettext("file", "Size"),
     "systems": _l("Certifications the firm holds"),
     "other_systems": _l("Other management systems, certifications or models in use"),
     "weak_areas": _l("Where the firm sees itself as weak"),
@@ -168,6 +169,8 @@ FIELDS = {
     "areas": _l("Areas addressed"),
     "invited": _l("Invited firms"),
 }
+#: Labels a record gives a key of its own.
+RECORD_FIELDS = {("stored_file", "name"): _l("File name")}
 #: Keys shown in the sentence (or not at all) rather than as a field, whatever the record.
 _IN_SENTENCE = {"round", "stage", "version"}
 #: Codes and their words, by key (and by record type where a key means different things).
@@ -303,11 +306,14 @@ def _sentence(entry: AuditLog, refs: _Refs) -> str:
 def _details(entry: AuditLog, refs: _Refs) -> Iterable[str]:
     before, after = entry.before or {}, entry.after or {}
     for key in [*after, *(k for k in before if k not in after)]:
-        label = _label(key)
+        label = str(RECORD_FIELDS.get((entry.record_type, key), "")) or _label(key)
         if label is None or key in _IN_SENTENCE:
             continue
-        if key == "items" and not (entry.record_type == "diagnosis" and entry.action == "accept"):
-            continue  # the number of items on a saved scores form says nothing to a reader
+        if key == "items" and not (
+            entry.action == "accept" and after.get("round", "baseline") != "final"
+        ):
+            # Items on a saved scores form say nothing to a reader; the final round creates none.
+            continue
         old = _value(entry, key, before[key], refs) if key in before else None
         new = _value(entry, key, after[key], refs) if key in after else None
         if key in before and key in after and old != EMPTY:
