@@ -31,7 +31,6 @@ from pilot.evaluation.services import VERDICT_LABELS
 from pilot.files.models import OwnerType
 from pilot.firms.models import Firm
 from pilot.numbers import plain_text
-from pilot.plan.pages import STATUS_LABELS as PLAN_STATUS_LABELS
 from pilot.rectification.queries import item_numbers
 from pilot.rectification.services import ITEM_STATUS_LABELS
 from pilot.reference import CERTIFICATIONS
@@ -185,7 +184,6 @@ _CODES = {
 _STATUS_CODES = {
     "rectification_item": ITEM_STATUS_LABELS,
     "visit": VISIT_STATUS_LABELS,
-    "follow_up_plan": PLAN_STATUS_LABELS,
 }
 _OWNER_LABELS = {
     OwnerType.CASE: _l("the case's documents"),
