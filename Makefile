@@ -21,7 +21,7 @@ translations: $(BIN)/pilot
 	$(BIN)/pybabel compile --use-fuzzy -d pilot/translations -D messages >/dev/null
 
 messages: $(BIN)/pilot
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
 		-o pilot/translations/messages.pot .
 	$(BIN)/pybabel update -i pilot/translations/messages.pot -d pilot/translations --no-fuzzy-matching
 

@@ -20,6 +20,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
     )
+    from pilot.form_limits import PilotRequest
+
+    app.request_class = PilotRequest
     app.config.from_object(DefaultConfig)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -124,7 +127,6 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from pilot import permissions, reference, stages
-    from pilot.audit.labels import event_label, plain_values
     from pilot.database import today
     from pilot.notifications.views import unread_count
 
@@ -140,7 +142,5 @@ def register_template_helpers(app: Flask) -> None:
         today=today,
         unread_notifications=unread_count,
         get_locale=get_locale,
-        event_label=event_label,
         colon=lambda: "：" if get_locale().language == "zh" else ": ",
     )
-    app.jinja_env.filters["plain_values"] = plain_values

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from pilot.extensions import db
+from pilot.form_limits import FormFieldTooLarge, TooManyFormParts
 
 
 def init_app(app: Flask) -> None:
@@ -26,6 +27,15 @@ def init_app(app: Flask) -> None:
             429: _("Too many requests. Wait a few minutes, then try again."),
         }
         message = messages.get(error.code, _("Something went wrong."))
+        if isinstance(error, TooManyFormParts):
+            message = _(
+                "The form had too many fields and files to be accepted at once: send fewer "
+                "files in one go (add the rest in a second upload), then try again."
+            )
+        elif isinstance(error, FormFieldTooLarge):
+            message = _(
+                "A text in the form is too long to be accepted: shorten it, then try again."
+            )
         if isinstance(error, RateLimitExceeded) and error.limit.error_message:
             message = error.description  # the limit says what was too much
 

@@ -9,7 +9,15 @@ from flask import flash, g, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectChoice, SelectMultipleField, StringField
+from flask_wtf.i18n import translations as wtforms_translations
+from wtforms import (
+    Form,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import (
     InputRequired,
     Length,
@@ -33,6 +41,19 @@ class AppForm(FlaskForm):
         for field in self:
             if isinstance(field, StringField) and field.data is None:
                 field.data = ""
+
+
+class RowForm(Form):
+    """A form repeated inside another (a FieldList of FormFields): one contact, one baseline.
+
+    WTForms builds such a form with its own settings, not its parent's, so without this its
+    built-in messages ("Field cannot be longer than 40 characters.") stay in English. It reads
+    WTForms' shipped catalogue in the request's language, as every FlaskForm does.
+    """
+
+    class Meta:
+        def get_translations(self, form):
+            return wtforms_translations
 
 
 def choices(pairs: Iterable[tuple]) -> list[SelectChoice]:

@@ -445,6 +445,46 @@ def test_the_final_rescoring_is_compared_with_the_baseline(session, world, stage
     assert "/diagnosis/final" not in page  # the firm gets no link to the experts' working page
 
 
+def test_the_final_round_speaks_of_itself_and_shows_the_baseline_scores(
+    app, session, world, stage6
+):
+    """The final round's page: its own words (not the baseline's targets, submit button or
+    rectification items), and each item's baseline score beside the new one."""
+    final_url = f"/cases/{world.case_a.id}/diagnosis/final"
+    final = diagnosis.start(session, world.expert_a, world.case_a, Round.FINAL)
+    frameworks = diagnosis.frameworks_of(session, final)
+    diagnosis.save_scores(session, world.expert_a, final, _scores(frameworks, 60, 4))
+    session.commit()
+    expert = app.test_client()
+    login(expert, "expert_a")
+    expert.forget_language()
+    page = text(expert.get(final_url))
+    assert "提交终期复评" in page and "终期复评不设定工作目标" in page
+    assert "终期复评的诊断问题记录试点结束时仍存在的问题" in page
+    for baseline_words in ("至少设定一项工作目标", "提交质量诊断", "默认转为整改项"):
+        assert baseline_words not in page
+    items = sum(len(f.items) for f in frameworks)
+    assert page.count("data-baseline>") == items
+    # GB/T 19580 at 50 % in the baseline, the brand framework at level 3.
+    assert re.search(r"data-baseline>基线诊断：50%（\d+\.\d分）<", page)
+    assert re.search(r"data-baseline>基线诊断：3级（\d+\.\d分）<", page)
+
+    diagnosis.submit(session, world.expert_a, final)
+    session.commit()
+    staff = app.test_client()
+    login(staff, "staff")
+    staff.forget_language()
+    page = text(staff.get(final_url))
+    assert "审核通过终期复评" in page and "退回终期复评" in page
+    assert "生成整改项0项" not in page and "disposition_" not in page
+    # Read while scored: the baseline beside each new score.
+    assert page.count("data-baseline>") == items
+    response = staff.post(f"{final_url}/accept", data={})
+    assert response.headers["Location"].endswith(f"/cases/{world.case_a.id}/evaluation#comparison")
+    page = text(staff.get(response.headers["Location"]))
+    assert "终期复评已审核通过" in page and "生成整改项" not in page
+
+
 # The service rating -----------------------------------------------------------------------------
 
 

@@ -456,3 +456,17 @@ def test_who_may_edit_and_see_the_survey(session, world):
     assert not can_edit_survey(world.firm_user_a, case, submitted)
     assert can_edit_survey(world.staff, case, submitted)
     assert not can_see_survey_answers(world.staff, None)
+
+
+def test_wtforms_own_messages_speak_the_interface_language(client, world, session, kpis):
+    login(client, "firm_a")
+    data = answers(kpis, {"complaints": "4"})
+    data["baselines-0-period"] = "2025年第一季度至第四季度" * 4  # 48 characters
+    client.forget_language()
+    page = send(client, survey_url(world.case_a), data).get_data(as_text=True)
+    assert "字段长度不能超过 40 个字符。" in page
+    assert "Field cannot be longer" not in page
+    client.post("/language", data={"lang": "en"})
+    page = send(client, survey_url(world.case_a), data).get_data(as_text=True)
+    assert "Field cannot be longer than 40 characters." in page
+    assert fresh_survey(session, world.case_a) is None

@@ -14,18 +14,21 @@ KEYWORDS = {
     "_l": None,
     "lazy_gettext": None,
     "lazy_ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "lazy_pgettext": ((1, "c"), 2),
 }
 
 
-def source_messages() -> set[str]:
+def source_messages() -> set[tuple[str | None, str]]:
+    """Each message of the source as (its context or None, its text)."""
     found = set()
     for folder in ("pilot", "templates"):
-        for _file, _line, message, _comments, _context in extract_from_dir(
+        for _file, _line, message, _comments, context in extract_from_dir(
             ROOT / folder,
             method_map=[("**.py", "python"), ("**.html", "jinja2")],
             keywords=KEYWORDS,
         ):
-            found.add(message[0] if isinstance(message, tuple) else message)
+            found.add((context, message[0] if isinstance(message, tuple) else message))
     return found
 
 
@@ -35,8 +38,8 @@ def catalogue():
 
 
 def test_every_message_of_the_source_is_in_the_chinese_catalogue():
-    ids = {m.id[0] if isinstance(m.id, tuple) else m.id for m in catalogue() if m.id}
-    missing = sorted(source_messages() - ids)
+    ids = {(m.context, m.id[0] if isinstance(m.id, tuple) else m.id) for m in catalogue() if m.id}
+    missing = sorted(source_messages() - ids, key=str)
     assert not missing, f"run `make messages` and translate: {missing[:20]}"
 
 

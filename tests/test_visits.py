@@ -533,3 +533,28 @@ def test_hours_page_is_refused_to_experts_and_firms(client, world, session, user
     response = client.get(f"/batches/{world.batch.id}/hours")
     assert response.status_code in (403, 404)
     assert world.firm_a.name not in response.get_data(as_text=True)
+
+
+def visit_links(page: str) -> dict[int, tuple[str, str]]:
+    """Each visit row's link on the case page: (data-visit-link, its words)."""
+    found = re.findall(
+        r'<tr data-visit="(\d+)">.*?data-visit-link="(\w+)">([^<]+)</a>', page, flags=re.S
+    )
+    return {int(visit): (kind, words) for visit, kind, words in found}
+
+
+def test_the_visit_link_says_confirm_only_to_the_firm_that_has_to(client, world, session):
+    confirmed = add_visit(session, world)
+    confirm_visit(session, world.firm_user_a, confirmed)
+    waiting = add_visit(session, world, when=date(2026, 6, 3))
+    session.commit()
+    login(client, "firm_a")
+    client.forget_language()
+    links = visit_links(client.get(f"/cases/{world.case_a.id}").get_data(as_text=True))
+    assert links == {confirmed.id: ("view", "查看"), waiting.id: ("confirm", "去确认")}
+    client.post("/logout")
+    # Staff confirm only for the firm, with a reason: for them every row is to read.
+    login(client, "staff")
+    client.forget_language()
+    links = visit_links(client.get(f"/cases/{world.case_a.id}").get_data(as_text=True))
+    assert links == {confirmed.id: ("view", "查看"), waiting.id: ("view", "查看")}

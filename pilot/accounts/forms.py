@@ -1,6 +1,7 @@
 """Forms for signing in and managing users."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
@@ -30,7 +31,9 @@ class UserForm(AppForm):
             Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, '.', '_' and '-' only.")),
         ],
     )
-    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    display_name = StringField(
+        lazy_pgettext("person", "Name"), validators=[DataRequired(), Length(max=100)]
+    )
     role = SelectField(
         _l("Role"), choices=choices((r.value, label) for r, label in ROLE_LABELS.items())
     )

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from pilot.accounts.models import Role, User
+from pilot.audit.entries import LogLine, readable_log
 from pilot.audit.models import AuditLog
 from pilot.cases import services
 from pilot.cases.forms import DueDatesForm, ExpertsForm, ReasonForm
@@ -27,7 +28,7 @@ from pilot.visits.sections import case_section as visits_section
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 
-def _case_log(case_id: int, public_only: bool) -> list[tuple[AuditLog, User | None]]:
+def _case_log(case_id: int, public_only: bool) -> list[LogLine]:
     query = (
         select(AuditLog, User)
         .join(User, AuditLog.actor_id == User.id, isouter=True)
@@ -36,7 +37,7 @@ def _case_log(case_id: int, public_only: bool) -> list[tuple[AuditLog, User | No
     )
     if public_only:
         query = query.where(AuditLog.public)
-    return db.session.exec(query).all()
+    return readable_log(db.session, db.session.exec(query).all())
 
 
 #: How many rendered case pages each worker keeps (about 100 KB each).

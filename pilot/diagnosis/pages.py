@@ -24,12 +24,14 @@ from pilot.diagnosis.queries import (
     evidence_by_finding,
     frameworks_to_score,
     item_labels,
+    load_diagnosis,
     work_targets,
 )
 from pilot.extensions import db
 from pilot.forms import choices
+from pilot.frameworks.models import Framework, Scale
 from pilot.kpis.models import Kpi
-from pilot.numbers import plain_text
+from pilot.numbers import decimal_text, plain_text
 from pilot.permissions import can
 from pilot.survey.services import baseline_values
 
@@ -54,6 +56,36 @@ def kpi_options(case: Case) -> list:
             )
         options.append((kpi.id, label))
     return choices(options)
+
+
+def baseline_scores(case: Case, frameworks: list[Framework]) -> dict[int, str]:
+    """Each item's accepted baseline score in words ("70% (7.7 points)"), shown beside the new
+    one while the final round is scored and read."""
+    baseline = load_diagnosis(case, Round.BASELINE)
+    if baseline is None or not baseline.is_accepted:
+        return {}
+    saved = {s.item_id: s for s in baseline.scores}
+    shown = {}
+    for framework, result in zip(
+        frameworks, scoring.framework_results(frameworks, baseline), strict=True
+    ):
+        for item in framework.items:
+            score = saved.get(item.id)
+            value = (
+                (score.percent if framework.scale == Scale.BAND else score.level) if score else None
+            )
+            if value is None:
+                continue
+            if framework.scale == Scale.BAND:
+                words = f"{value}%"
+            else:
+                words = _("level %(level)d", level=value)
+            shown[item.id] = _(
+                "%(score)s (%(points)s points)",
+                score=words,
+                points=decimal_text(result.items[item.id].score),
+            )
+    return shown
 
 
 # The page ---------------------------------------------------------------------------------------
@@ -96,6 +128,7 @@ def render_page(
         "evidence": evidence_by_finding(diagnosis),
         "item_labels": item_labels(frameworks),
         "targets": work_targets(diagnosis),
+        "baseline_scores": {} if round_ == Round.BASELINE else baseline_scores(case, frameworks),
         "editable": may_edit,
         "can_submit": may_edit
         and diagnosis is not None
@@ -116,7 +149,8 @@ def render_page(
         context["action_form"] = ActionForm(formdata=None)
     if reviewable:
         context["return_form"] = return_form or ReturnForm(formdata=None, prefix="return")
+        # Only the baseline's findings are disposed of: the final round's create nothing.
         context["review_form"] = review_form or accept_form(
-            findings, formdata=None, prefix="accept"
+            findings if round_ == Round.BASELINE else [], formdata=None, prefix="accept"
         )
     return render_template("diagnosis/edit.html", **context)

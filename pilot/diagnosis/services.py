@@ -223,7 +223,7 @@ def add_finding(
         finding,
         "add",
         case_id=diagnosis.case_id,
-        after={"description": finding.description, "severity": severity},
+        after={"round": diagnosis.round, "description": finding.description, "severity": severity},
     )
     return finding
 
@@ -262,7 +262,11 @@ def remove_finding(session: Session, actor: User, finding: Finding) -> None:
         finding,
         "remove",
         case_id=case_id,
-        before={"description": finding.description, "severity": finding.severity},
+        before={
+            "round": finding.diagnosis.round,
+            "description": finding.description,
+            "severity": finding.severity,
+        },
     )
     if evidence:
         # One statement: the versions refer to each other (previous_id).

@@ -266,7 +266,10 @@ def submit(case_id: int, round_: str):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(_("The diagnosis was submitted to the bureau."), "success")
+        if round_ == Round.FINAL:
+            flash(_("The final re-scoring was submitted to the bureau."), "success")
+        else:
+            flash(_("The diagnosis was submitted to the bureau."), "success")
     return _back(case, round_)
 
 
@@ -300,7 +303,7 @@ def accept(case_id: int, round_: str):
     if diagnosis is None or diagnosis.status != DiagnosisStatus.SUBMITTED:
         flash(_("Only a submitted diagnosis can be accepted."), "error")
         return _back(case, round_)
-    form = accept_form(diagnosis.findings, prefix="accept")
+    form = accept_form(diagnosis.findings if round_ == Round.BASELINE else [], prefix="accept")
     if not form.validate_on_submit():
         return render_page(case, round_, diagnosis, review_form=form)
     try:
@@ -310,6 +313,12 @@ def accept(case_id: int, round_: str):
         flash(str(error), "error")
         return _back(case, round_)
     db.session.commit()
+    if round_ == Round.FINAL:
+        flash(
+            _("The final re-scoring was accepted: stage 6 compares it with the baseline."),
+            "success",
+        )
+        return redirect(url_for("evaluation.show", case_id=case.id) + "#comparison")
     flash(
         ngettext(
             "The diagnosis was accepted; %(num)d rectification item was created.",

@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import (
     DecimalField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SearchField,
@@ -32,6 +32,7 @@ from pilot.forms import (
     AppForm,
     FiniteDecimal,
     MultiCheckboxField,
+    RowForm,
     VersionField,
     choices,
     parsed,
@@ -73,10 +74,12 @@ class CreditCode:
             raise ValidationError(self.message)
 
 
-class ContactForm(Form):
+class ContactForm(RowForm):
     """One contact person; a row left empty is dropped."""
 
-    name = StringField(_l("Name"), validators=[Length(max=100)], filters=[strip])
+    name = StringField(
+        lazy_pgettext("person", "Name"), validators=[Length(max=100)], filters=[strip]
+    )
     title = StringField(_l("Position"), validators=[Length(max=100)], filters=[strip])
     phone = StringField(_l("Phone"), validators=[Length(max=32)], filters=[strip])
     email = StringField(

@@ -93,6 +93,21 @@ def batch_counts(session: Session, batch_id: int, today: date) -> ItemCounts:
 EVIDENCE = "item"
 
 
+def item_numbers(session: Session, case_ids: set[int]) -> dict[int, int]:
+    """Each item's number within its case (1, 2, …): its place in the checklist's order (due
+    date, then creation), as the report numbers its rectification list."""
+    rows = session.exec(
+        select(RectificationItem.id, RectificationItem.case_id)
+        .where(RectificationItem.case_id.in_(case_ids))
+        .order_by(RectificationItem.case_id, RectificationItem.due_date, RectificationItem.id)
+    ).all()
+    numbers, counters = {}, defaultdict(int)
+    for item_id, case_id in rows:
+        counters[case_id] += 1
+        numbers[item_id] = counters[case_id]
+    return numbers
+
+
 def evidence_counts(case_id: int) -> dict[int, int]:
     """Current evidence files per item of the case, in one grouped query."""
     return dict(

@@ -10,6 +10,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlmodel import Session, select
 
 from pilot.accounts.models import User
@@ -25,7 +26,7 @@ from pilot.rectification.models import ItemNote, ItemStatus, RectificationItem
 from pilot.submissions.services import claim, made
 
 ITEM_STATUS_LABELS = {
-    ItemStatus.OPEN: _l("Open"),
+    ItemStatus.OPEN: lazy_pgettext("item status", "Open"),
     ItemStatus.IN_PROGRESS: _l("In progress"),
     ItemStatus.SUBMITTED: _l("Awaiting verification"),
     ItemStatus.VERIFIED: _l("Verified"),

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from pilot import reference
 from pilot.cases.models import Case, ExpertAssignment
 from pilot.diagnosis import services as diagnosis
+from pilot.diagnosis.labels import ROUND_LABELS
 from pilot.diagnosis.models import Round
 from pilot.frameworks.models import FrameworkItem
 from pilot.kpis.models import Kpi
@@ -45,6 +46,8 @@ class Report:
     plan: dict[str, Any] | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)
     sign_offs: list[dict[str, str]] = field(default_factory=list)
+    #: The diagnosis rounds' names, for the before/after table's columns.
+    round_labels: dict[str, str] = field(default_factory=dict)
 
 
 def build(session: Session, case_id: int, today: date) -> Report:
@@ -88,6 +91,7 @@ def build(session: Session, case_id: int, today: date) -> Report:
     report.plan = sections.plan_section(session, case)
     report.targets, report.evaluation = sections.evaluation_section(session, case, report.items)
     report.sign_offs = sections.sign_offs(session, case)
+    report.round_labels = {round_: str(label) for round_, label in ROUND_LABELS.items()}
     return report
 
 

@@ -7,7 +7,7 @@ from sqlmodel import Session, func, select
 
 from pilot.accounts.models import User
 from pilot.accounts.queries import people_by_id
-from pilot.audit.labels import event_label
+from pilot.audit.entries import readable_log
 from pilot.audit.models import AuditLog
 from pilot.cases.models import Case
 from pilot.database import local_zone
@@ -233,15 +233,10 @@ def sign_offs(session: Session, case: Case) -> list[dict[str, str]]:
         .where(AuditLog.case_id == case.id, AuditLog.public)
         .order_by(AuditLog.at, AuditLog.id)
     ).all()
+    rows = [(entry, user) for entry, user in rows if (entry.record_type, entry.action) in SIGN_OFFS]
     return [
-        {
-            "when": local(entry.at),
-            "who": user.display_name if user else "",
-            "what": event_label(entry.record_type, entry.action, entry.after, entry.before),
-            "reason": entry.reason,
-        }
-        for entry, user in rows
-        if (entry.record_type, entry.action) in SIGN_OFFS
+        {"when": local(line.at), "who": line.who, "what": line.what, "reason": line.reason}
+        for line in readable_log(session, rows)
     ]
 
 

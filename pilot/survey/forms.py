@@ -6,12 +6,12 @@ from decimal import Decimal
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, Form, FormField, HiddenField, StringField, SubmitField, TextAreaField
+from wtforms import FieldList, FormField, HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation
 
 from pilot.batches.forms import MultiCheckboxField, strip
-from pilot.forms import AppForm, VersionField
+from pilot.forms import AppForm, RowForm, VersionField
 from pilot.kpis.models import Kpi
 from pilot.reference import CERTIFICATIONS
 from pilot.survey.services import WEAK_AREAS
@@ -55,7 +55,7 @@ def parse_number(text: str | None) -> Decimal | None:
     return value
 
 
-class BaselineRowForm(Form):
+class BaselineRowForm(RowForm):
     """One KPI of the catalogue: its baseline value (empty when not given) and period."""
 
     kpi_id = HiddenField()

@@ -12,7 +12,14 @@ from pilot.accounts.models import User
 from pilot.demo.data import FIRMS
 from pilot.diagnosis import services as diagnosis
 from pilot.extensions import db
-from tests.browser.conftest import PHONE, demo_case, screenshot, sign_in, signed_in
+from tests.browser.conftest import (
+    PHONE,
+    SCREENSHOTS,
+    demo_case,
+    screenshot,
+    sign_in,
+    signed_in,
+)
 
 #: A demo firm with stages 1–5 done and nothing of stage 6 (DONE_STAGES[3] == 5).
 FIRM = FIRMS[3][0]
@@ -77,6 +84,10 @@ def test_stage6_from_actuals_to_closing(page: Page, browser, live_server, evalua
     )
     page.locator("form.dg-scoring button[type=submit]").click()
     expect(page.locator(".flash.success")).to_be_visible()
+    # Each item shows its baseline score beside the new one.
+    items = page.locator("form.dg-scoring .dg-item").count()
+    expect(page.locator("form.dg-scoring [data-baseline]")).to_have_count(items)
+    screenshot(page, "final-round-expert")
     page.locator("#submit form button[type=submit]").click()
     expect(page.locator(".dg-status [data-diagnosis-status]")).to_have_attribute(
         "data-diagnosis-status", "submitted"
@@ -113,8 +124,8 @@ def test_stage6_from_actuals_to_closing(page: Page, browser, live_server, evalua
     with signed_in(browser, live_server, "staff1") as staff:
         staff.goto(ev["final"])
         staff.locator("form.dg-accept button[type=submit]").click()
-        staff.wait_for_url(f"**/cases/{ev['case']}#diagnosis")
-        staff.goto(ev["url"])
+        # Accepting the final round leads to stage 6, where it is compared with the baseline.
+        staff.wait_for_url(f"**{ev['url']}#comparison")
         expect(staff.locator("#comparison section.ev-framework figure svg")).to_have_count(2)
         checks = staff.locator('button[data-action="check"]')
         for remaining in range(len(ev["targets"]), 0, -1):
@@ -177,6 +188,11 @@ def test_stage6_from_actuals_to_closing(page: Page, browser, live_server, evalua
         expect(card.locator("[data-closed]")).to_be_visible()
         expect(card.locator('[data-verdict="met"]')).to_be_visible()
         screenshot(staff, "evaluation-case-closed")
+        # The operations log reads as sentences, with nothing internal in it.
+        log = staff.locator("table.audit").inner_text()
+        for internal in ("null", "_id", "basically_met", "unfinished_items", "+00:00"):
+            assert internal not in log, internal
+        staff.locator("table.audit").screenshot(path=str(SCREENSHOTS / "case-log.png"))
 
         staff.goto(f"/batches/{ev['batch']}/results")
         expect(
@@ -201,3 +217,12 @@ def test_stage6_from_actuals_to_closing(page: Page, browser, live_server, evalua
         for table in ("#per-case", "table.ev-change", "#per-expert", "#open-cases"):
             assert fits(phone, table), table
         screenshot(phone, "evaluation-batch-results-phone")
+        # The final round and the operations log read on a phone too.
+        phone.goto(ev["final"])
+        expect(phone.locator("table.dg-scores [data-baseline]").first).to_be_visible()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        screenshot(phone, "final-round-phone")
+        phone.goto(f"/cases/{ev['case']}")
+        expect(phone.locator("table.audit")).to_be_visible()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        phone.locator("table.audit").screenshot(path=str(SCREENSHOTS / "case-log-phone.png"))
