@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 from werkzeug.datastructures import FileStorage
 
@@ -22,6 +23,11 @@ PHOTO_CONTENT_TYPES = frozenset({"image/jpeg", "image/png"})
 #: The kind of record a visit form's token makes (pilot.submissions).
 VISIT_KIND = "visit"
 VISIT_FIELDS = ["visit_date", "hours", "firm_participants", "activities", "status"]
+VISIT_STATUS_LABELS = {
+    VisitStatus.LOGGED: _l("Awaiting confirmation"),
+    VisitStatus.CONFIRMED: _l("Confirmed"),
+    VisitStatus.DISPUTED: _l("Disputed"),
+}
 
 
 class VisitError(ValueError):
