@@ -35,7 +35,7 @@ from pilot import reference
 from pilot.accounts.models import User
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
-from pilot.cases.services import CaseError, open_case
+from pilot.cases.services import CaseError, open_cases
 from pilot.excel import HEADER_FILL, HEADER_FONT, text_width, to_bytes
 from pilot.firms import credit_code as credit_codes
 from pilot.firms import services
@@ -589,39 +589,42 @@ def import_roster(
     result.errors = sorted(errors + check_errors, key=lambda e: (e.row, _order(e.column)))
     if result.errors:
         return result
-    firms = []
+    new = [plan for plan in plans if plan.firm is None]
+    try:
+        created = services.create_firms(
+            session,
+            actor,
+            [{k: v for k, v in plan.values.items() if k in services.FIELDS} for plan in new],
+        )
+        for plan in plans:
+            if plan.firm is not None and plan.changes:
+                fields = {k: v for k, v in plan.values.items() if k in services.FIELDS}
+                services.update_firm(session, actor, plan.firm, **fields)
+    except services.FirmError as error:  # the service has the last word
+        result.errors.append(
+            CellError(new[0].row.number if new else 0, _column_of(error.field or ""), str(error))
+        )
+        return result
+    firm_ids = dict(zip((id(plan) for plan in new), created, strict=True))
     for plan in plans:
-        name = plan.values["name"]
-        fields = {key: plan.values.get(key) for key in services.FIELDS if key in plan.values}
-        try:
-            if plan.firm is None:
-                fields = {k: v for k, v in fields.items() if v is not None}
-                firm = services.create_firm(session, actor, **fields)
-                result.created.append(Change(plan.row.number, name, {}))
-            elif plan.changes:
-                firm = services.update_firm(session, actor, plan.firm, **fields)
-                result.updated.append(Change(plan.row.number, name, plan.changes))
-            else:
-                firm = plan.firm
-                result.unchanged.append(Change(plan.row.number, name, {}))
-        except services.FirmError as error:  # the service has the last word
-            result.errors.append(
-                CellError(plan.row.number, _column_of(error.field or ""), str(error))
-            )
-            return result
-        firms.append(firm)
-    with session.no_autoflush:
-        in_batch = set(session.exec(select(Case.firm_id).where(Case.batch_id == batch.id)).all())
-    for plan, firm in zip(plans, firms, strict=True):
-        if firm.id in in_batch:
-            continue
-        try:
-            open_case(session, actor, batch, firm)
-        except CaseError as error:
-            result.errors.append(CellError(plan.row.number, "credit_code", str(error)))
-            return result
-        in_batch.add(firm.id)
-        result.cases_opened += 1
+        change = Change(plan.row.number, plan.values["name"], plan.changes)
+        if plan.firm is None:
+            result.created.append(change)
+        elif plan.changes:
+            result.updated.append(change)
+        else:
+            result.unchanged.append(change)
+    in_batch = set(session.exec(select(Case.firm_id).where(Case.batch_id == batch.id)).all())
+    wanted = []
+    for plan in plans:
+        firm_id = plan.firm.id if plan.firm is not None else firm_ids[id(plan)]
+        if firm_id not in in_batch:
+            wanted.append(firm_id)
+            in_batch.add(firm_id)
+    try:
+        result.cases_opened = len(open_cases(session, actor, batch, wanted))
+    except CaseError as error:
+        result.errors.append(CellError(plans[0].row.number, "credit_code", str(error)))
     return result
 
 

@@ -4,13 +4,14 @@ and any other door ask the same `problems`)."""
 import re
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from pilot import reference
 from pilot.accounts.models import User
-from pilot.audit.services import changed, log, snapshot
-from pilot.database import bump_version
+from pilot.audit.services import changed, log, log_many, snapshot
+from pilot.database import bump_version, utcnow
 from pilot.firms import credit_code
 from pilot.firms.models import Firm
 from pilot.forms import FIRST_YEAR, LAST_YEAR
@@ -162,6 +163,56 @@ def create_firm(session: Session, actor: User | None, **fields) -> Firm:
     session.add(firm)
     log(session, actor, firm, "create", after=snapshot(firm, FIELDS))
     return firm
+
+
+def create_firms(session: Session, actor: User | None, rows: list[dict]) -> list[int]:
+    """Many firms at once (the roster import): the rules of `create_firm` — `problems`, and a
+    credit code no other firm has, here or in `rows` — checked for every row first, then one
+    insert for the firms and one for their log entries. FirmError on the first row
+    refused. Returns the new ids in the rows' order."""
+    if not rows:
+        return []
+    values = []
+    for row in rows:
+        firm = {name: row.get(name) for name in FIELDS}
+        firm["credit_code"] = credit_code.normalise(firm["credit_code"] or "")
+        for name, empty in (("address", ""), ("awards", ""), ("brands", "")):
+            firm[name] = firm[name] or empty
+        firm["contacts"] = firm["contacts"] or []
+        firm["certifications"] = firm["certifications"] or []
+        found = problems(firm)
+        if found:
+            raise FirmError(found[0][1], found[0][0])
+        values.append(firm)
+    codes = [v["credit_code"] for v in values]
+    if len(set(codes)) != len(codes):
+        raise FirmError(_("Another firm has this credit code."), "credit_code")
+    with session.no_autoflush:
+        taken = session.exec(
+            select(Firm).where(Firm.credit_code.in_(sa.bindparam("codes", codes, expanding=True)))
+        ).first()
+    if taken:
+        raise FirmError(
+            _("Another firm has this credit code: %(name)s.", name=taken.name), "credit_code"
+        )
+    now = utcnow()
+    ids = list(
+        session.scalars(
+            sa.insert(Firm).returning(Firm.id, sort_by_parameter_order=True),
+            [v | {"created_at": now, "version": 1} for v in values],
+        )
+    )
+    log_many(
+        session,
+        actor,
+        Firm.__tablename__,
+        "create",
+        [
+            (firm_id, None, {k: v[k] for k in FIELDS})
+            for firm_id, v in zip(ids, values, strict=True)
+        ],
+    )
+    return ids
 
 
 def update_firm(
