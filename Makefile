@@ -7,7 +7,7 @@ INSTANCE ?= instance
 # pytest-xdist workers for `make test`: one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run serve worker test install translations messages lint format clean bench-report bench-pages
+.PHONY: run serve worker test install translations messages lint format clean bench-report bench-pages bench-import
 
 $(BIN)/pilot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: install
 
 bench-report: install
 	$(BIN)/python benchmarks/report.py
+
+# A 5,000-row roster import (SQLite; PostgreSQL when PILOT_DATABASE_URL names a server).
+bench-import: install
+	$(BIN)/python benchmarks/import_roster.py
 
 # Pages under load on 2,000 firms (SQLite; PostgreSQL when PILOT_DATABASE_URL names a server).
 # Needs wrk: apt-get install -y wrk

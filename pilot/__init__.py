@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from pilot.firms.views import bp as firms_bp
     from pilot.fonts import bp as fonts_bp
     from pilot.frameworks.views import bp as frameworks_bp
+    from pilot.ledger.views import bp as ledger_bp
     from pilot.notifications.views import bp as notifications_bp
     from pilot.plan.views import bp as plan_bp
     from pilot.rectification.views import bp as rectification_bp
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         evaluation_bp,
         reports_bp,
         notifications_bp,
+        ledger_bp,
     ):
         app.register_blueprint(bp)
 

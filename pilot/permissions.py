@@ -39,6 +39,8 @@ ACTIONS: dict[str, dict[Role, Scope]] = {
     "manage_users": {A: Scope.ANY},
     "manage_frameworks": {A: Scope.ANY},
     "manage_cases": _STAFF,  # batches, firms, cases; assign experts; withdraw, close, reopen
+    "import_firms": _STAFF,  # the roster import (Excel) and its template
+    "export_ledger": _STAFF,  # the ledger (台账) and the board as workbooks
     "mark_stage": _STAFF,
     "view_case": {**_STAFF, Role.EXPERT: Scope.ASSIGNED, Role.FIRM: Scope.OWN},
     "download_report": {**_STAFF, Role.EXPERT: Scope.ASSIGNED, Role.FIRM: Scope.OWN},

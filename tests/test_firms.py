@@ -212,7 +212,7 @@ def test_edit_form_is_prefilled_and_saves_changes(client, world, session):
     firm = factories.make_firm(
         session,
         "丙企业有限公司",
-        contacts=[{"name": "张伟", "title": "部长", "phone": "138", "email": ""}],
+        contacts=[{"name": "张伟", "title": "部长", "phone": "13800000000", "email": ""}],
         certifications=["ISO9001"],
         land_mu=Decimal("88.00"),
     )

@@ -4,10 +4,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
 from pilot.accounts.models import User
 from pilot.audit.models import AuditLog
+from pilot.database import utcnow
 
 
 def _plain(value: Any) -> Any:
@@ -60,3 +62,37 @@ def log(
     )
     session.add(entry)
     return entry
+
+
+def log_many(
+    session: Session,
+    actor: User | None,
+    record_type: str,
+    action: str,
+    entries: list[tuple[int, int | None, dict[str, Any]]],
+    *,
+    public: bool = False,
+) -> None:
+    """One entry per (record id, case id, after values), written in one statement: what `log`
+    writes for each of many records made at once (the roster import)."""
+    if not entries:
+        return
+    at = utcnow()
+    session.execute(
+        sa.insert(AuditLog),
+        [
+            {
+                "at": at,
+                "actor_id": actor.id if actor else None,
+                "case_id": case_id,
+                "record_type": record_type,
+                "record_id": record_id,
+                "action": action,
+                "public": public,
+                "reason": "",
+                "before": None,
+                "after": _plain(after),
+            }
+            for record_id, case_id, after in entries
+        ],
+    )

@@ -2,12 +2,13 @@
 
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from pilot.accounts.models import Role, User
 from pilot.accounts.queries import people_by_id
-from pilot.audit.services import changed, log, snapshot
+from pilot.audit.services import changed, log, log_many, snapshot
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
 from pilot.database import utcnow
@@ -43,6 +44,49 @@ def open_case(session: Session, actor: User | None, batch: Batch, firm: Firm) ->
     session.flush()
     log(session, actor, case, "open", case_id=case.id, after=snapshot(case), public=True)
     return case
+
+
+def open_cases(
+    session: Session, actor: User | None, batch: Batch, firm_ids: list[int]
+) -> list[int]:
+    """A case in the batch for each of many firms (the roster import): `open_case`'s rule (one
+    case per firm and batch) checked for all in one query, then one insert for the cases and
+    one for their log entries. Returns the new case ids in the firms' order."""
+    if not firm_ids:
+        return []
+    wanted = sa.bindparam("firm_ids", list(firm_ids), expanding=True)
+    exists = session.exec(
+        select(Firm.name)
+        .join(Case, Case.firm_id == Firm.id)
+        .where(Case.batch_id == batch.id, Case.firm_id.in_(wanted))
+    ).first()
+    if exists or len(set(firm_ids)) != len(firm_ids):
+        raise CaseError(_("%(firm)s already has a case in this batch.", firm=exists or ""))
+    dues = batch_due_dates(batch)
+    now = utcnow()
+    rows = [
+        {
+            "batch_id": batch.id,
+            "firm_id": firm_id,
+            **dues,
+            "created_at": now,
+            "withdrawn_reason": "",
+        }
+        for firm_id in firm_ids
+    ]
+    ids = list(
+        session.scalars(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True), rows)
+    )
+    empty = {"withdrawn_at": None, "closed_at": None}
+    log_many(
+        session,
+        actor,
+        Case.__tablename__,
+        "open",
+        [(i, i, {"id": i, **row, **empty}) for i, row in zip(ids, rows, strict=True)],
+        public=True,
+    )
+    return ids
 
 
 def set_due_dates(session: Session, actor: User, case: Case, dues: dict[str, date]) -> None:

@@ -4,7 +4,9 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DecimalField,
     FieldList,
     FormField,
@@ -25,7 +27,7 @@ from wtforms.validators import (
 )
 
 from pilot import reference
-from pilot.firms import credit_code
+from pilot.firms import credit_code, services
 from pilot.forms import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -82,12 +84,17 @@ class ContactForm(RowForm):
     )
     title = StringField(_l("Position"), validators=[Length(max=100)], filters=[strip])
     phone = StringField(_l("Phone"), validators=[Length(max=32)], filters=[strip])
+
+    def validate_phone(self, field):
+        if message := services.phone_problem(field.data or ""):
+            raise ValidationError(message)
+
     email = StringField(
         _l("E-mail"),
         validators=[
             Optional(),
             Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an e-mail address.")),
+            Regexp(services.EMAIL_PATTERN, message=_l("This is not an e-mail address.")),
         ],
         filters=[strip],
     )
@@ -147,16 +154,18 @@ class FirmForm(AppForm):
             ),
         ],
     )
-    land_mu = _decimal(_l("Land (mu)"), "9999999999.99")
+    land_mu = _decimal(_l("Land (mu)"), str(services.LAND_MAX))
     employees = IntegerField(
         _l("Employees"),
         validators=[
             Optional(),
             parsed,
-            NumberRange(min=0, max=10_000_000, message=_l("Give a number from 0 to 10,000,000.")),
+            NumberRange(
+                min=0, max=services.EMPLOYEES_MAX, message=_l("Give a number from 0 to 10,000,000.")
+            ),
         ],
     )
-    revenue = _decimal(_l("Annual revenue (10,000 RMB)"), "999999999999.99")
+    revenue = _decimal(_l("Annual revenue (10,000 RMB)"), str(services.REVENUE_MAX))
     address = StringField(_l("Address"), validators=[Length(max=300)], filters=[strip])
     contacts = FieldList(
         FormField(ContactForm), label=_l("Contact people"), min_entries=CONTACT_ROWS, max_entries=20
@@ -201,3 +210,12 @@ class FirmFilterForm(AppForm):
         choices=lambda: _options(reference.industry_choices(), _l("All")),
         validate_choice=False,
     )
+
+
+class RosterForm(AppForm):
+    """The roster upload: a workbook, and whether firms already registered are changed."""
+
+    file = FileField(
+        _l("Roster workbook (.xlsx)"), validators=[FileRequired(_l("Choose a workbook."))]
+    )
+    update = BooleanField(_l("Update firms already registered with the file's values"))

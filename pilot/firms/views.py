@@ -1,6 +1,8 @@
 """Firms: list, add and edit."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import base64
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_
@@ -11,9 +13,10 @@ from sqlmodel import select
 from pilot.batches.models import Batch
 from pilot.cases.models import Case
 from pilot.database import EditConflict, today
+from pilot.excel import XLSX_MIMETYPE, download
 from pilot.extensions import db
-from pilot.firms import services
-from pilot.firms.forms import CONTACT_ROWS, EditFirmForm, FirmFilterForm, FirmForm
+from pilot.firms import roster, services
+from pilot.firms.forms import CONTACT_ROWS, EditFirmForm, FirmFilterForm, FirmForm, RosterForm
 from pilot.firms.models import Firm
 from pilot.forms import keep_input
 from pilot.permissions import require
@@ -143,3 +146,64 @@ def show(firm_id: int):
         states=progress(db.session, cases, today()),
         certifications=CERTIFICATIONS,
     )
+
+
+# The roster import ----------------------------------------------------------------------------
+
+
+@bp.get("/import/template.xlsx")
+@login_required
+@require("import_firms")
+def roster_template():
+    return download(roster.template(), _("roster-template.xlsx"))
+
+
+def _import_page(batch: Batch, form: RosterForm, status: int = 200, **shown):
+    return render_template("firms/import.html", batch=batch, form=form, **shown), status
+
+
+@bp.route("/import/<int:batch_id>", methods=["GET", "POST"])
+@login_required
+@require("import_firms")
+def import_roster(batch_id: int):
+    """Import a roster into the batch, all or nothing: the errors per row and column and a
+    copy of the workbook with the bad cells marked, or what was added and changed."""
+    batch = db.get_or_abort(Batch, batch_id)
+    form = RosterForm()
+    if request.method == "GET":
+        return _import_page(batch, form)
+    if not form.validate_on_submit():
+        return _import_page(batch, form, 400)
+    upload = form.file.data
+    cap = current_app.config["MAX_UPLOAD_BYTES"]
+    data = upload.read(cap + 1)
+    if len(data) > cap:
+        form.file.errors.append(_("The file is too large."))
+        return _import_page(batch, form, 400)
+    try:
+        result = roster.import_roster(
+            db.session, current_user, batch, data, update=form.update.data
+        )
+    except roster.RosterError as error:
+        db.session.rollback()
+        form.file.errors.append(str(error))
+        return _import_page(batch, form, 400)
+    if result.errors:
+        db.session.rollback()
+        marked = base64.b64encode(roster.marked_copy(data, result.errors)).decode("ascii")
+        stem = (upload.filename or "roster").rsplit(".", 1)[0]
+        return _import_page(
+            batch,
+            form,
+            400,
+            result=result,
+            marked_href=f"data:{XLSX_MIMETYPE};base64,{marked}",
+            marked_name=_("%(name)s-errors.xlsx", name=stem),
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request added one of these firms or cases meanwhile
+        db.session.rollback()
+        form.file.errors.append(_("A firm of the file was added meanwhile: import again."))
+        return _import_page(batch, form, 409)
+    return _import_page(batch, RosterForm(formdata=None), result=result)

@@ -30,6 +30,11 @@ VISIT_STATUS_LABELS = {
     VisitStatus.DISPUTED: _l("Disputed"),
 }
 VISIT_FIELDS = ["visit_date", "hours", "firm_participants", "activities", "status"]
+VISIT_STATUS_LABELS = {
+    VisitStatus.LOGGED: _l("Awaiting confirmation"),
+    VisitStatus.CONFIRMED: _l("Confirmed"),
+    VisitStatus.DISPUTED: _l("Disputed"),
+}
 
 
 class VisitError(ValueError):
