@@ -1,5 +1,6 @@
 """Every string the app shows is translatable, and the Chinese catalogue translates all of them."""
 
+import itertools
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -66,3 +67,17 @@ def test_every_chinese_message_is_translated_and_keeps_its_placeholders():
             except (ValueError, TypeError, KeyError):
                 problems.append(f"does not format: {text}")
     assert not problems, "\n".join(problems[:30])
+
+
+def test_no_message_is_in_the_chinese_catalogue_twice():
+    """Two entries for one message (two branches each adding it) leave one of them unused, and
+    which one wins is an accident of the file's order."""
+    seen, twice = set(), []
+    for block in CATALOGUE.read_text(encoding="utf-8").split("\n\n"):
+        lines = [line for line in block.splitlines() if not line.startswith("#")]
+        # The context and the message id, up to the translation (obsolete entries are comments).
+        key = tuple(itertools.takewhile(lambda line: not line.startswith("msgstr"), lines))
+        if key and key in seen:
+            twice.append(key)
+        seen.add(key)
+    assert twice == []
