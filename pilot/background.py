@@ -6,10 +6,10 @@ schedule by the consumer's scheduler), in a module listed in `TASK_MODULES`; the
 declared task to its own queue when it is first used, and runs each inside an app context.
 Arguments travel pickled through the queue: pass ids and dates, never records.
 
-A periodic task is the hook for scheduled work, the daily e-mail digest among it:
+A periodic task is the hook for scheduled work, as the daily e-mail digest (pilot.reminders.jobs):
 
     @periodic("reminders.digest", hour="7", minute="30")   # every day at 07:30 Asia/Shanghai
-    def send_digests() -> None: ...
+    def send_daily_digests() -> None: ...
 
 Its schedule is a crontab read in the app's TIME_ZONE. Each running consumer's scheduler asks for
 it (`pilot worker --no-periodic` on all workers but one), and a periodic task must bear being run
@@ -33,7 +33,7 @@ from huey.consumer import Consumer
 logger = logging.getLogger(__name__)
 
 #: The modules that declare tasks: a consumer must know every task a web process may send.
-TASK_MODULES = ("pilot.reports.archive", "pilot.reports.jobs")
+TASK_MODULES = ("pilot.reports.archive", "pilot.reports.jobs", "pilot.reminders.jobs")
 
 #: A consumer waits at most this long (seconds) between two looks at an idle SQLite queue (Redis
 #: wakes it at once): a batch ZIP asked for starts within a second.

@@ -253,12 +253,13 @@ def demo_load(firms: int, per_batch: int) -> None:
 def init_app(app: Flask) -> None:
     from pilot.firms.cli import import_firms
     from pilot.ledger.cli import export_ledger
+    from pilot.reminders.cli import remind_command
     from pilot.reports.cli import doctor_command, report_command
     from pilot.serve import serve_command
     from pilot.worker import worker_command
 
     groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
-    commands = (report_command, doctor_command, serve_command, worker_command)
+    commands = (report_command, doctor_command, serve_command, worker_command, remind_command)
     for command in (*groups, *commands, import_firms, export_ledger):
         app.cli.add_command(command)
     from pilot.backup.cli import register as register_backup_commands

@@ -65,6 +65,25 @@ class DefaultConfig:
     #: 0 (the default) trusts none of those headers; set 1 behind one nginx.
     PROXY_COUNT = 0
     SESSION_COOKIE_SAMESITE = "Lax"
+    #: Where users reach the app (https://pilot.example.cn, with a path prefix if any): the links
+    #: of e-mails, which are written outside any request. Needed to send the digest.
+    BASE_URL: str | None = None
+    #: SMTP server of the e-mail digest (`pilot remind`). Without it only --dry-run works.
+    MAIL_HOST: str | None = None
+    MAIL_PORT = 587
+    #: Sign-in to the SMTP server; none when the server takes mail without.
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    #: "starttls" (a plain connection upgraded to TLS, port 587), "ssl" (TLS from the start,
+    #: port 465) or "none" (no encryption: only for a relay on the same machine or network).
+    MAIL_SECURITY = "starttls"
+    #: The From of every e-mail, e.g. "质量提升试点 <pilot@example.cn>". Needed to send.
+    MAIL_SENDER: str | None = None
+    #: Seconds to wait for the SMTP server before a message counts as failed.
+    MAIL_TIMEOUT = 30
+    #: A user gets a digest when a task of theirs is overdue, has no due date, or falls due
+    #: within this many days; the digest then lists all their open tasks.
+    DIGEST_DAYS_AHEAD = 7
 
 
 def _coerce(value: str):

@@ -14,6 +14,7 @@ from pilot.kpis.models import Kpi
 from pilot.notifications.models import Notification
 from pilot.plan.models import FollowUpPlan, PlanAction, TargetRevision
 from pilot.rectification.models import ItemNote, RectificationItem
+from pilot.reminders.models import DigestSent
 from pilot.reports.models import ReportArchive, ReportJob
 from pilot.submissions.models import FormSubmission
 from pilot.survey.models import NeedsSurvey, SurveyBaseline
@@ -27,6 +28,7 @@ from pilot.training.models import (
 from pilot.visits.models import Visit, VisitExpert
 
 __all__ = [
+    "DigestSent",
     "ReportArchive",
     "ReportJob",
     "TargetRevision",

@@ -465,6 +465,8 @@ ROUTES = [
         (302,),
     ),
     Route("accounts.toggle_active", "POST", "/users/{firm_user_b}/active", {"admin"}, {}, (302,)),
+    # Everyone's own profile: there is no other user's to open.
+    Route("accounts.profile", "GET", "/profile", EVERYONE),
     Route("notifications.index", "GET", "/notifications/", EVERYONE),
     # firm A's user was told of visit_a: only they may read it (anyone else: 404).
     Route("notifications.read", "POST", "/notifications/{notice_a}/read", {"firm_own"}, {}, (302,)),

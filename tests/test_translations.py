@@ -26,7 +26,7 @@ def source_messages() -> set[tuple[str | None, str]]:
     for folder in ("pilot", "templates"):
         for _file, _line, message, _comments, context in extract_from_dir(
             ROOT / folder,
-            method_map=[("**.py", "python"), ("**.html", "jinja2")],
+            method_map=[("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")],
             keywords=KEYWORDS,
         ):
             found.add((context, message[0] if isinstance(message, tuple) else message))

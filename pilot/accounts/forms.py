@@ -2,10 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from pilot.accounts.models import Role
+from pilot.accounts.models import DigestFrequency, Role
 from pilot.forms import AppForm, VersionField, choices
 
 ROLE_LABELS = {
@@ -14,6 +14,17 @@ ROLE_LABELS = {
     Role.EXPERT: _l("Expert"),
     Role.FIRM: _l("Firm user"),
 }
+
+
+DIGEST_LABELS = {
+    DigestFrequency.DAILY: _l("Daily"),
+    DigestFrequency.WEEKLY: _l("Weekly, on Mondays"),
+    DigestFrequency.NONE: _l("Never"),
+}
+DIGEST_HELP = _l(
+    "An e-mail listing what waits on you, sent in the morning when something is overdue or due "
+    "within a week."
+)
 
 
 class LoginForm(AppForm):
@@ -54,6 +65,23 @@ class NewUserForm(UserForm):
         _l("Repeat password"),
         validators=[EqualTo("password", message=_l("The passwords do not match."))],
     )
+
+
+class ProfileForm(AppForm):
+    """What users choose for themselves: the digest and its language."""
+
+    digest = RadioField(
+        _l("E-mail digest"),
+        choices=choices((f.value, label) for f, label in DIGEST_LABELS.items()),
+        default=DigestFrequency.DAILY.value,
+        description=DIGEST_HELP,
+    )
+    locale = SelectField(
+        _l("Language of e-mails"),
+        choices=choices([("zh_CN", "中文"), ("en", "English")]),
+        default="zh_CN",
+    )
+    version = VersionField()
 
 
 class PasswordForm(AppForm):

@@ -18,8 +18,16 @@ class Role(StrEnum):
     FIRM = "firm"
 
 
+class DigestFrequency(StrEnum):
+    """How often a user wants the e-mail digest of what waits on them (weekly: on Mondays)."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    NONE = "none"
+
+
 class User(UserMixin, SQLModel, table=True):
-    __table_args__ = (one_of("role", Role),)
+    __table_args__ = (one_of("role", Role), one_of("digest", DigestFrequency))
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
@@ -35,7 +43,12 @@ class User(UserMixin, SQLModel, table=True):
     organisation: str = Field(default="", max_length=200)
     specialties: str = Field(default="", max_length=500)
     qualifications: str = Field(default="", max_length=500)
+    #: The user's language (a code of LANGUAGES; empty: the default), for pages without a choice
+    #: of their own and for the e-mail digest.
     locale: str = Field(default="", max_length=8)
+    digest: str = Field(
+        default=DigestFrequency.DAILY, max_length=8, sa_column_kwargs={"server_default": "daily"}
+    )
     #: Part of the id kept in the session and the remember cookie: replacing it ends every
     #: session of the user at once (sign-out, a password reset, deactivation).
     session_token: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})

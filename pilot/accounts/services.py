@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from pilot.accounts.models import Role, User
+from pilot.accounts.models import DigestFrequency, Role, User
 from pilot.audit.services import changed, log, snapshot
 from pilot.database import bump_version
 from pilot.firms.models import Firm
@@ -26,8 +26,10 @@ PROFILE_FIELDS = [
     "specialties",
     "qualifications",
 ]
+#: What users set for themselves on their profile page.
+PREFERENCE_FIELDS = ["digest", "locale"]
 #: What the audit log keeps of a user (never the password hash).
-LOGGED_FIELDS = [*PROFILE_FIELDS, "active"]
+LOGGED_FIELDS = [*PROFILE_FIELDS, *PREFERENCE_FIELDS, "active"]
 
 
 class UserError(ValueError):
@@ -39,6 +41,10 @@ class UserError(ValueError):
 
 
 def _check(session: Session, user: User) -> None:
+    if user.digest not in list(DigestFrequency):
+        raise UserError(_("Choose daily, weekly or never."), "digest")
+    if user.locale and user.locale not in current_app.config["LANGUAGES"]:
+        raise UserError(_("Choose a language the application speaks."), "locale")
     taken = session.exec(
         select(User).where(User.username == user.username, User.id != user.id)
     ).first()
@@ -110,7 +116,7 @@ def user_of_session(session: Session, session_id: str) -> User | None:
 
 
 def create_user(session: Session, actor: User | None, password: str, **fields) -> User:
-    user = User(**{k: v for k, v in fields.items() if k in PROFILE_FIELDS})
+    user = User(**{k: v for k, v in fields.items() if k in PROFILE_FIELDS + PREFERENCE_FIELDS})
     user.role = Role(user.role).value
     check_password_policy(password, user.username, user.display_name)
     user.set_password(password)
@@ -136,6 +142,23 @@ def update_user(
     b, a = changed(before, snapshot(user, LOGGED_FIELDS))
     if a:
         log(session, actor, user, "update", before=b, after=a)
+    return user
+
+
+def update_preferences(
+    session: Session, user: User, *, version: int | None = None, **fields
+) -> User:
+    """Change what a user chooses for themselves (`PREFERENCE_FIELDS`): their own profile page.
+    EditConflict when `version` is not the user's."""
+    bump_version(session, user, version)
+    before = snapshot(user, LOGGED_FIELDS)
+    for key in PREFERENCE_FIELDS:
+        if key in fields:
+            setattr(user, key, fields[key])
+    _check(session, user)
+    b, a = changed(before, snapshot(user, LOGGED_FIELDS))
+    if a:
+        log(session, user, user, "update", before=b, after=a)
     return user
 
 

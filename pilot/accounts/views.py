@@ -1,4 +1,4 @@
-"""Signing in and out; the administrator's user management."""
+"""Signing in and out; each user's own profile; the administrator's user management."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from pilot.accounts.forms import (
     LoginForm,
     NewUserForm,
     PasswordForm,
+    ProfileForm,
     UserForm,
 )
 from pilot.accounts.models import User
@@ -81,6 +82,37 @@ def logout():
     db.session.commit()
     logout_user()
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """The signed-in user's own choices (their record only: no other user's is reachable)."""
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET" and not user.locale:
+        form.locale.data = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if form.validate_on_submit():
+        try:
+            services.update_preferences(
+                db.session,
+                user,
+                version=form.version.data,
+                digest=form.digest.data,
+                locale=form.locale.data,
+            )
+        except EditConflict as conflict:
+            db.session.rollback()
+            keep_input(form.version, conflict)
+            return render_template("accounts/profile.html", form=form, user=user), 409
+        except services.UserError as error:
+            db.session.rollback()
+            getattr(form, error.field or "digest").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form, user=user)
 
 
 def _firm_choices():

@@ -68,13 +68,26 @@ class Demo:
         load_kpi_catalogue(session)
         session.flush()
         self.kpis = {k.code: k for k in session.exec(select(Kpi)).all()}
-        self.admin = self._user("admin", "系统管理员", "admin")
+        # Every account has an address for the e-mail digest; the administrator chose none.
+        self.admin = self._user(
+            "admin", "系统管理员", "admin", email="admin@example.cn", digest="none"
+        )
         self.staff = [
             self._user("staff1", "王丽", "staff", email="wangli@example.cn"),
             self._user("staff2", "刘洋", "staff", email="liuyang@example.cn"),
         ]
         self.experts = [
-            self._user(u, n, "expert", organisation=o, specialties=s, qualifications=q)
+            self._user(
+                u,
+                n,
+                "expert",
+                email=f"{u}@example.cn",
+                organisation=o,
+                specialties=s,
+                qualifications=q,
+                # One expert reads the digest once a week.
+                digest="weekly" if u == data.EXPERTS[-1][0] else "daily",
+            )
             for u, n, o, s, q in data.EXPERTS
         ]
         self.batch = self._batch()
@@ -162,6 +175,7 @@ class Demo:
             username=f"firm{i + 1:02d}",
             display_name=person,
             role="firm",
+            email=f"firm{i + 1:02d}@example.cn",
             firm_id=firm.id,
         )
         case = open_case(self.session, self.clerk, self.batch, firm)

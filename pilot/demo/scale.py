@@ -175,7 +175,7 @@ class _Copier:
                     "id": next_user,
                     "username": f"expert{n + 1}",
                     "display_name": person_name(n + 7),
-                    "email": "",
+                    "email": f"expert{n + 1}@example.cn",
                     "session_token": secrets.token_urlsafe(24),
                 }
             )
@@ -216,6 +216,7 @@ class _Copier:
                             "id": next_user,
                             "username": f"firm{n + 1:02d}",
                             "display_name": person,
+                            "email": f"firm{n + 1:02d}@example.cn",
                             "firm_id": next_firm,
                             "session_token": secrets.token_urlsafe(24),
                             "created_at": self._shift(user["created_at"], copy),
