@@ -240,10 +240,19 @@ def demo_load(firms: int, per_batch: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from pilot.api.cli import tokens_group
     from pilot.reports.cli import doctor_command, report_command, reports_group
     from pilot.serve import serve_command
 
-    groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
+    groups = (
+        db_group,
+        users_group,
+        batches_group,
+        cases_group,
+        frameworks_group,
+        demo_group,
+        tokens_group,
+    )
     for command in (*groups, report_command, reports_group, doctor_command, serve_command):
         app.cli.add_command(command)
     from pilot.backup.cli import register as register_backup_commands

@@ -1,6 +1,7 @@
 """Imports every model module, so metadata (and Alembic) sees every table."""
 
 from pilot.accounts.models import Role, User
+from pilot.api.models import ApiToken
 from pilot.audit.models import AuditLog
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
@@ -26,6 +27,7 @@ from pilot.training.models import (
 from pilot.visits.models import Visit, VisitExpert
 
 __all__ = [
+    "ApiToken",
     "ReportArchive",
     "ReportJob",
     "TargetRevision",
