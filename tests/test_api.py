@@ -288,9 +288,10 @@ def test_a_case_and_its_stages(client, secrets, world):
 def test_batches_and_firms(client, secrets, world, session):
     make_batch(session, name="另一批")
     session.commit()
-    names = lambda who: {
-        b["name"] for b in get(client, "/api/v1/batches", secrets[who]).get_json()["items"]
-    }  # noqa: E731
+
+    def names(who):
+        return {b["name"] for b in get(client, "/api/v1/batches", secrets[who]).get_json()["items"]}
+
     assert "另一批" in names("staff")
     assert names("firm_a") == {world.batch.name}
     assert names("expert_b") == set()
