@@ -444,15 +444,23 @@ def test_a_firm_token_never_reaches_another_firms_case_item_file_or_report(
     assert get(client, f"/api/v1/files/{evidence}", secrets["firm_a"]).status_code == 200
 
 
+def test_an_open_cases_report_is_a_draft_made_now(client, secrets, world):
+    response = get(client, f"/api/v1/cases/{world.case_a.id}/report", secrets["firm_a"])
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
 def test_the_report_of_a_closed_case_is_the_archived_one(client, session, secrets, world):
     from pilot.database import utcnow
 
-    store(session, world.staff, world.case_a, Rendered(pdf_bytes("archived"), 1))
+    archived = pdf_bytes("archived")
+    store(session, world.staff, world.case_a, Rendered(archived, 1))
     world.case_a.closed_at = utcnow()
     session.commit()
     response = get(client, f"/api/v1/cases/{world.case_a.id}/report", secrets["firm_a"])
     assert response.status_code == 200
-    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    assert response.mimetype == "application/pdf" and response.data == archived
 
 
 # The document -----------------------------------------------------------------------------------
