@@ -60,6 +60,7 @@ def list_batches():
 @bp.get("/batches/<int:batch_id>")
 @spec.validate(resp=responses(200, BatchOut), tags=["batches"], operation_id="get_batch")
 def get_batch(batch_id: int):
+    """One batch (staff: any; others: a batch they have a case in)."""
     batch = db.session.get(Batch, batch_id)
     ids = _visible_batch_ids()
     if batch is None or (ids is not None and batch.id not in ids):
@@ -92,6 +93,7 @@ def list_firms():
 @require("manage_cases")
 @spec.validate(resp=responses(200, FirmOut, 403), tags=["firms"], operation_id="get_firm")
 def get_firm(firm_id: int):
+    """One firm (staff)."""
     firm = db.session.get(Firm, firm_id)
     if firm is None:
         abort(404)
@@ -168,6 +170,7 @@ def list_cases():
 @bp.get("/cases/<int:case_id>")
 @spec.validate(resp=responses(200, CaseOut), tags=["cases"], operation_id="get_case")
 def get_case(case_id: int):
+    """One case with its stages."""
     case = get_case_or_404(case_id)
     row = _rows(select(Case).where(Case.id == case.id))[0]
     return _case_out(row, progress_of(db.session, case, today()))

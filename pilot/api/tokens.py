@@ -18,7 +18,7 @@ def _render(form: TokenForm | None = None, secret: str | None = None, status: in
         "api/profile.html",
         role_label=ROLE_LABELS.get(current_user.role, current_user.role),
         tokens=services.live_tokens(db.session, current_user),
-        form=form or TokenForm(),
+        form=form or TokenForm(formdata=None),
         revoke_form=ConfirmForm(),
         secret=secret,
     ), status
