@@ -84,6 +84,8 @@ def register_database_events(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from pilot.accounts.views import bp as accounts_bp
+    from pilot.api.tokens import bp as tokens_bp
+    from pilot.api.views import bp as api_bp
     from pilot.batches.views import bp as batches_bp
     from pilot.board.views import bp as board_bp
     from pilot.cases.views import bp as cases_bp
@@ -121,6 +123,8 @@ def register_blueprints(app: Flask) -> None:
         reports_bp,
         notifications_bp,
         ledger_bp,
+        tokens_bp,
+        api_bp,
     ):
         app.register_blueprint(bp)
 

@@ -251,6 +251,7 @@ def demo_load(firms: int, per_batch: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from pilot.api.cli import tokens_group
     from pilot.firms.cli import import_firms
     from pilot.ledger.cli import export_ledger
     from pilot.reminders.cli import remind_command
@@ -258,7 +259,15 @@ def init_app(app: Flask) -> None:
     from pilot.serve import serve_command
     from pilot.worker import worker_command
 
-    groups = (db_group, users_group, batches_group, cases_group, frameworks_group, demo_group)
+    groups = (
+        db_group,
+        users_group,
+        batches_group,
+        cases_group,
+        frameworks_group,
+        demo_group,
+        tokens_group,
+    )
     commands = (report_command, doctor_command, serve_command, worker_command, remind_command)
     for command in (*groups, *commands, import_firms, export_ledger):
         app.cli.add_command(command)

@@ -6,6 +6,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from pilot.api.errors import ApiError, error_response, is_api_request
 from pilot.extensions import db
 from pilot.form_limits import FormFieldTooLarge, TooManyFormParts
 
@@ -18,6 +19,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if is_api_request():  # an unknown API address or method: JSON, like every API error
+            return error_response(ApiError(error.code or 500))
         messages = {
             400: _("The request could not be understood."),
             403: _("You are not allowed to do this."),
@@ -46,5 +49,7 @@ def init_app(app: Flask) -> None:
         # A failed statement leaves the session unusable (PostgreSQL refuses every later query
         # of the transaction), and the error page itself reads the signed-in user.
         db.session.rollback()
+        if is_api_request():
+            return error_response(ApiError(500))
         message = _("Something went wrong on our side. The error has been logged.")
         return render_template("errors/error.html", code=500, message=message), 500

@@ -18,9 +18,17 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # the command line speaks the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = session.get("lang")
-    if chosen in languages:
-        return chosen
+    from pilot.api.errors import is_api_request
+
+    if is_api_request():
+        # The API reads no cookie: the caller's Accept-Language, else the user's own language.
+        asked = request.accept_languages.best_match(languages)
+        if asked:
+            return asked
+    else:
+        chosen = session.get("lang")
+        if chosen in languages:
+            return chosen
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]

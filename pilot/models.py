@@ -1,6 +1,7 @@
 """Imports every model module, so metadata (and Alembic) sees every table."""
 
 from pilot.accounts.models import Role, User
+from pilot.api.models import ApiToken
 from pilot.audit.models import AuditLog
 from pilot.batches.models import Batch
 from pilot.cases.models import Case, ExpertAssignment, StageMark
@@ -29,6 +30,7 @@ from pilot.visits.models import Visit, VisitExpert
 
 __all__ = [
     "DigestSent",
+    "ApiToken",
     "ReportArchive",
     "ReportJob",
     "TargetRevision",

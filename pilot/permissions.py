@@ -152,6 +152,15 @@ def get_case_or_404(case_id: int, action: str = "view_case") -> Case:
     return case
 
 
+def get_on_case_or_404(model, record_id: int, action: str = "view_case"):
+    """A record that belongs to a case (an item, a visit), with its case, for the current user:
+    404 if they may not see the case, 403 if they may not act on it."""
+    record = db.session.get(model, record_id)
+    if record is None:
+        abort(404)
+    return record, get_case_or_404(record.case_id, action)
+
+
 def visible_cases_query(user: User):
     """The cases a user may see, as a query to refine."""
     query = case_query()

@@ -471,10 +471,105 @@ ROUTES = [
     # firm A's user was told of visit_a: only they may read it (anyone else: 404).
     Route("notifications.read", "POST", "/notifications/{notice_a}/read", {"firm_own"}, {}, (302,)),
     Route("notifications.read_all", "POST", "/notifications/read-all", EVERYONE, {}, (302,)),
+    # The API tokens page: everyone their own; a token is revoked by its owner only (firm B's here).
+    Route("tokens.profile", "GET", "/profile/tokens", EVERYONE),
+    Route("tokens.create", "POST", "/profile/tokens", EVERYONE, {"name": "n"}),
+    Route(
+        "tokens.revoke", "POST", "/profile/tokens/{token_firm_b}/revoke", {"firm_other"}, {}, (302,)
+    ),
+]
+
+
+@dataclass
+class ApiRoute:
+    """An /api/v1 endpoint, called with the user's bearer token."""
+
+    endpoint: str
+    method: str
+    path: str
+    allowed: set[str]
+    json: dict | None = None
+    ok: tuple[int, ...] = (200,)
+
+
+#: The API under the same rules as the pages. A permitted call that the record's state refuses
+#: answers 409 or 422 (item_a is open: nothing to verify or return, no measure to submit).
+API_ROUTES = [
+    ApiRoute("api.me", "GET", "/api/v1/me", EVERYONE),
+    ApiRoute("api.list_batches", "GET", "/api/v1/batches", EVERYONE),
+    # Firm B has a case in the batch too; expert_b has none.
+    ApiRoute("api.get_batch", "GET", "/api/v1/batches/{batch}", EVERYONE - {"expert_other"}),
+    ApiRoute("api.list_firms", "GET", "/api/v1/firms", STAFF),
+    ApiRoute("api.get_firm", "GET", "/api/v1/firms/{firm_a}", STAFF),
+    ApiRoute("api.list_cases", "GET", "/api/v1/cases", EVERYONE),
+    ApiRoute("api.get_case", "GET", "/api/v1/cases/{case_a}", CASE_READERS),
+    ApiRoute("api.list_stages", "GET", "/api/v1/cases/{case_a}/stages", CASE_READERS),
+    ApiRoute("api.list_items", "GET", "/api/v1/cases/{case_a}/items", CASE_READERS),
+    ApiRoute(
+        "api.add_item",
+        "POST",
+        "/api/v1/cases/{case_a}/items",
+        STAFF | {"expert_assigned"},
+        {"description": "d", "severity": "general"},
+        (201,),
+    ),
+    ApiRoute("api.get_item", "GET", "/api/v1/items/{item_a}", CASE_READERS),
+    ApiRoute(
+        "api.work_item",
+        "PATCH",
+        "/api/v1/items/{item_a}",
+        {"firm_own"},
+        {"measure": "m", "version": 1},
+    ),
+    ApiRoute(
+        "api.upload_evidence", "POST", "/api/v1/items/{item_a}/evidence", {"firm_own"}, None, (422,)
+    ),
+    ApiRoute("api.submit_item", "POST", "/api/v1/items/{item_a}/submit", {"firm_own"}, {}, (422,)),
+    ApiRoute(
+        "api.verify_item",
+        "POST",
+        "/api/v1/items/{item_a}/verify",
+        {"expert_assigned"},
+        None,
+        (409,),
+    ),
+    ApiRoute(
+        "api.return_item",
+        "POST",
+        "/api/v1/items/{item_a}/return",
+        {"expert_assigned"},
+        {"reason": "r"},
+        (409,),
+    ),
+    ApiRoute("api.waive_item", "POST", "/api/v1/items/{item_a}/waive", STAFF, {"reason": "r"}),
+    ApiRoute("api.download_file", "GET", "/api/v1/files/{doc_a}", CASE_READERS),
+    ApiRoute("api.download_file", "GET", "/api/v1/files/{material_a}", EVERYONE - {"expert_other"}),
+    ApiRoute("api.list_visits", "GET", "/api/v1/cases/{case_a}/visits", CASE_READERS),
+    ApiRoute(
+        "api.confirm_visit",
+        "POST",
+        "/api/v1/visits/{visit_a}/confirm",
+        STAFF | {"firm_own"},
+        {"reason": "r"},
+    ),
+    # case_p's baseline is accepted (the firm reads it) and its plan has an approved version.
+    ApiRoute("api.get_diagnosis", "GET", "/api/v1/cases/{case_p}/diagnosis/baseline", CASE_READERS),
+    ApiRoute("api.list_plan_versions", "GET", "/api/v1/cases/{case_p}/plan", CASE_READERS),
+    # A closed case's archived report (tests/test_api.py renders a draft once).
+    ApiRoute("api.get_report", "GET", "/api/v1/cases/{case_closed}/report", CASE_READERS),
 ]
 
 #: Routes open to anyone (no data behind them) or that only sign in/out.
-PUBLIC = {"accounts.login", "accounts.logout", "static", "fonts.font", "i18n.set_language"}
+PUBLIC = {
+    "accounts.login",
+    "accounts.logout",
+    "static",
+    "fonts.font",
+    "i18n.set_language",
+    # The API's OpenAPI document and its page: no data behind them.
+    "api.openapi",
+    "api.docs",
+}
 
 
 def resolve(text: str, world) -> str:
@@ -635,15 +730,42 @@ def _plan_world(session, world) -> None:
 
 
 def _closed_case(session, world):
-    """Firm A's case in another batch, expert_a its lead, closed (set directly: closing through
-    the services takes all six stages; tests/test_evaluation.py does that)."""
+    """Firm A's case in another batch, expert_a its lead, closed with its report archived (set
+    directly: closing through the services takes all six stages; tests/test_evaluation.py does
+    that)."""
     from pilot.database import utcnow
+    from pilot.reports.archive import store
+    from pilot.reports.pdf import Rendered
 
     case = factories.make_case(
         session, factories.make_batch(session), world.firm_a, experts=[world.expert_a]
     )
     case.closed_at = utcnow()
+    # Its final report, archived on closing: reading it renders nothing.
+    store(session, world.staff, case, Rendered(factories.pdf_bytes(), 1))
     return case
+
+
+#: Each world's bearer secrets by matrix user, per variant (built in this process).
+SECRETS: dict[str, dict[str, str]] = {}
+
+
+def _tokens(session, world, variant: str) -> None:
+    from pilot.api.services import issue_token
+
+    users = {
+        "admin": world.admin,
+        "staff": world.staff,
+        "expert_assigned": world.expert_a,
+        "expert_other": world.expert_b,
+        "firm_own": world.firm_user_a,
+        "firm_other": world.firm_user_b,
+    }
+    SECRETS[variant] = {}
+    for who, user in users.items():
+        token, SECRETS[variant][who] = issue_token(session, user, "matrix")
+        if who == "firm_other":
+            world.token_firm_b = token
 
 
 def _build(session, variant: str) -> SimpleNamespace:
@@ -662,6 +784,7 @@ def _build(session, variant: str) -> SimpleNamespace:
         _plan_world(session, world)
     if variant == "closed":
         world.case_closed = _closed_case(session, world)
+    _tokens(session, world, variant)
     session.commit()
     return world
 
@@ -675,9 +798,11 @@ def _variant(request) -> str:
     return "base"
 
 
-def _route(request) -> Route | None:
+def _route(request) -> Route | ApiRoute | None:
     callspec = getattr(request.node, "callspec", None)
-    return callspec.params.get("route") if callspec else None
+    if not callspec:
+        return None
+    return callspec.params.get("route") or callspec.params.get("api_route")
 
 
 def _digest(folder: Path) -> str:
@@ -832,8 +957,37 @@ def test_anonymous_is_sent_to_login(client, world, route):
     assert response.headers["Location"].startswith("/login")
 
 
+def call_api(client, route: ApiRoute, world, secret: str | None):
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    return client.open(
+        resolve(route.path, world), method=route.method, json=route.json, headers=headers
+    )
+
+
+@pytest.mark.parametrize("api_route", API_ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+@pytest.mark.parametrize("who", list(USERS))
+def test_api_permissions(client, world, request, api_route, who):
+    response = call_api(client, api_route, world, SECRETS[_variant(request)][who])
+    response.close()
+    if who in api_route.allowed:
+        assert response.status_code in api_route.ok, response.get_data(as_text=True)[:300]
+    else:
+        assert response.status_code in (403, 404), response.get_data(as_text=True)[:300]
+        assert response.get_json()["code"] in ("forbidden", "not_found")
+        assert world.firm_a.name not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("api_route", API_ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+def test_api_without_a_token_is_refused(client, world, api_route):
+    login(client, "admin")  # a browser's session is no API credential
+    response = call_api(client, api_route, world, None)
+    response.close()
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "unauthorized"
+
+
 def test_every_route_is_in_the_matrix(app):
-    covered = {r.endpoint for r in ROUTES} | PUBLIC
+    covered = {r.endpoint for r in ROUTES} | {r.endpoint for r in API_ROUTES} | PUBLIC
     missing = {rule.endpoint for rule in app.url_map.iter_rules()} - covered
     assert not missing, f"routes missing from the permission matrix: {sorted(missing)}"
 

@@ -14,7 +14,7 @@ from pilot.database import today
 from pilot.extensions import db
 from pilot.files.store import FileRejected, save_uploads
 from pilot.kept import kept_page
-from pilot.permissions import can_see_verification_queue, get_case_or_404
+from pilot.permissions import can_see_verification_queue, get_case_or_404, get_on_case_or_404
 from pilot.rectification import services
 from pilot.rectification.forms import (
     AddItemForm,
@@ -97,10 +97,7 @@ def add(case_id: int):
 def _load(item_id: int, action: str = "view_case") -> tuple[RectificationItem, Case]:
     """The item and its case for the current user: 404 if they may not see it, 403 if they may
     not act."""
-    item = db.session.get(RectificationItem, item_id)
-    if item is None:
-        abort(404)
-    return item, get_case_or_404(item.case_id, action)
+    return get_on_case_or_404(RectificationItem, item_id, action)
 
 
 def _to_item(item: RectificationItem, anchor: str | None = None):

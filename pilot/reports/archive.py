@@ -55,6 +55,15 @@ def archives_of(session: Session, case_id: int) -> list[ReportArchive]:
     ).all()
 
 
+def final_archive(session: Session, actor: User | None, case: Case, today: date) -> ReportArchive:
+    """A closed case's report as archived: the newest archive, made now if the case was closed
+    before reports were archived (the caller commits it)."""
+    latest = latest_archive(session, case.id)
+    if latest is None:
+        latest = archive_final(session, actor, case.id, today)
+    return latest
+
+
 def file_name(case: Case, version: int | None = None) -> str:
     """The report's file name (a download, a batch ZIP's entry): the credit code first, unique
     in a batch, so two firms of one name never share an entry; the firm's name only as text (a

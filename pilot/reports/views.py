@@ -48,10 +48,8 @@ def download(case_id: int):
     of a worker's time each, so each user may ask for a few a minute)."""
     case = get_case_or_404(case_id, "download_report")
     if case.is_closed:
-        latest = archive.latest_archive(db.session, case.id)
-        if latest is None:  # closed before reports were archived: make it now
-            latest = archive.archive_final(db.session, current_user, case.id, today())
-            db.session.commit()
+        latest = archive.final_archive(db.session, current_user, case, today())
+        db.session.commit()
         return redirect(url_for("reports.version", case_id=case.id, version=latest.version))
     name = archive.file_name(case)
     rendered = archive.render_case(db.session, case.id, today())

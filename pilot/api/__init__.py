@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1: bearer tokens, the endpoints and their OpenAPI document."""
