@@ -135,10 +135,11 @@ def sign_in(base: str, username: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
-def wrk(url: str, cookie: str = "") -> dict:
+def wrk(url: str, header: str = "") -> dict:
+    """Load the URL; `header` signs it in (a session cookie or a bearer token)."""
     args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", url]
-    if cookie:
-        args[1:1] = ["-H", f"Cookie: {cookie}"]
+    if header:
+        args[1:1] = ["-H", header]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout  # nosec B603
     if "Non-2xx" in out:
         raise RuntimeError(f"{url} answered errors:\n{out}")
@@ -219,8 +220,9 @@ def run(env: dict, ids: dict, kind: str) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         staff, firm, expert = (
-            sign_in(base, user) for user in ("staff1", ids["firm_user"], ids["expert"])
+            f"Cookie: {sign_in(base, user)}" for user in ("staff1", ids["firm_user"], ids["expert"])
         )
+        api = f"Authorization: Bearer {pilot(env, 'tokens', 'create', '--username', 'staff1').strip()}"
         case = ids["case"]
         pages = [
             (f"board ({ids['batch_size']} firms)", f"/?batch={ids['batch']}", staff, "board"),
@@ -230,15 +232,17 @@ def run(env: dict, ids: dict, kind: str) -> None:
             ("verification queue (expert)", "/verification", expert, ""),
             ("firm home", "/", firm, ""),
             ("expert home", "/", expert, ""),
+            ("API: a batch's cases (staff)", f"/api/v1/cases?batch={ids['batch']}", api, ""),
         ]
         results = []
-        for label, path, cookie, goal_key in pages:
+        for label, path, header, goal_key in pages:
+            name, value = header.split(": ", 1)
             with urllib.request.urlopen(  # nosec B310
-                urllib.request.Request(base + path, headers={"Cookie": cookie})
+                urllib.request.Request(base + path, headers={name: value})
             ) as response:
                 if response.url.rstrip("/").endswith("/login") or response.status != 200:
                     raise RuntimeError(f"{path} did not answer the signed-in page")
-            results.append((label, path, goal_key, wrk(base + path, cookie)))
+            results.append((label, path, goal_key, wrk(base + path, header)))
         rss = worker_rss(app.pid)
     finally:
         stop(app)

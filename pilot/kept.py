@@ -62,11 +62,13 @@ class _NotKept(Exception):
 
 
 def kept_page(name: str, size: int):
-    """A GET page kept per data version, user, URL (with its query string), language and day.
+    """A GET page (or an API answer) kept per data version, user, URL (with its query string),
+    language and day.
 
     For pages whose every part follows from those: the user's own data and permissions are
     records (any change is a write), the header's unread count too. A page with a message to
-    flash is rendered afresh, as is anything but a 200 HTML page (a 404 is never kept)."""
+    flash is rendered afresh, as is anything but a 200 page or JSON answer (a 404 is never
+    kept)."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -77,21 +79,27 @@ def kept_page(name: str, size: int):
             version = data_version.current(db.session)
             key = (current_user.get_id(), request.full_path, str(get_locale()), today())
             try:
-                body = kept(name, size, version, key, lambda: _with_markers(view, values))
+                body, headers = kept(name, size, version, key, lambda: _with_markers(view, values))
             except _NotKept as not_kept:
                 return not_kept.response
-            tokens = body.replace(CSRF_MARKER, generate_csrf())
-            return Response(
-                tokens.replace(SUBMISSION_MARKER, new_submission_token()), mimetype="text/html"
-            )
+            if CSRF_MARKER in body:
+                body = body.replace(CSRF_MARKER, generate_csrf())
+            if SUBMISSION_MARKER in body:
+                body = body.replace(SUBMISSION_MARKER, new_submission_token())
+            return Response(body, headers=headers)
 
         return kept_view
 
     return decorate
 
 
-def _with_markers(view, values) -> str:
-    """The view's page, rendered with markers where its tokens go."""
+#: What is kept: pages, and the API's answers.
+KEPT_TYPES = {"text/html", "application/json"}
+
+
+def _with_markers(view, values) -> tuple[str, list[tuple[str, str]]]:
+    """The view's page and its headers (its type, an API answer's ETag), rendered with markers
+    where its tokens go."""
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     setattr(g, field, CSRF_MARKER)
     g.pilot_submission_marker = SUBMISSION_MARKER
@@ -100,6 +108,7 @@ def _with_markers(view, values) -> str:
     finally:
         g.pop(field, None)
         g.pop("pilot_submission_marker", None)
-    if response.status_code != 200 or response.mimetype != "text/html":
+    if response.status_code != 200 or response.mimetype not in KEPT_TYPES:
         raise _NotKept(response)
-    return response.get_data(as_text=True)
+    headers = [(k, v) for k, v in response.headers if k not in ("Content-Length", "Set-Cookie")]
+    return response.get_data(as_text=True), headers

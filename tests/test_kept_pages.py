@@ -1,8 +1,9 @@
 """Pages kept per data version (pilot.kept): the board, the batch results, the homes, the case
-page, the checklist and the verification queue are rendered once per data version, user, URL,
-language and day, and served again until any write through a session (a flush with changes, a
-bulk statement) makes the next request render them again. Their tokens are new on every request,
-a page kept for one user is never another's, and a message to flash is never lost."""
+page, the checklist, the verification queue and the API's case list are rendered once per data
+version, user, URL, language and day, and served again until any write through a session (a
+flush with changes, a bulk statement) makes the next request render them again. Their tokens are
+new on every request, a page kept for one user is never another's, and a message to flash is
+never lost."""
 
 import re
 
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from pilot import data_version
+from pilot.accounts.models import User
+from pilot.api.services import issue_token
 from pilot.batches.models import Batch
 from pilot.data_version import DataVersion
 from pilot.extensions import db
@@ -194,3 +197,25 @@ def test_a_message_to_flash_is_shown_on_a_kept_page(app, client, session, world)
         flask_session["_flashes"] = [("success", "Saved just now.")]
     assert "Saved just now." in client.get(path).get_data(as_text=True)
     assert "Saved just now." not in client.get(path).get_data(as_text=True)
+
+
+def test_the_apis_case_list_is_kept_per_user_until_a_write(app, session, world):
+    with_version_row(session)
+    secrets = {}
+    for name in ("staff", "firm_b"):
+        user = session.exec(select(User).where(User.username == name)).one()
+        secrets[name] = issue_token(session, user, "test")[1]
+    session.commit()
+    client = app.test_client()
+
+    def names(user: str) -> set[str]:
+        answer = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {secrets[user]}"})
+        assert answer.status_code == 200 and answer.mimetype == "application/json"
+        assert "Set-Cookie" not in answer.headers
+        return {case["firm"]["name"] for case in answer.get_json()["items"]}
+
+    assert names("staff") == names("staff") == {"甲企业有限公司", "乙企业有限公司"}
+    assert names("firm_b") == {"乙企业有限公司"}
+    session.get(Firm, world.firm_a.id).name = "改名企业有限公司"
+    session.commit()
+    assert names("staff") == {"改名企业有限公司", "乙企业有限公司"}

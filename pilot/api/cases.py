@@ -25,6 +25,7 @@ from pilot.cases.queries import CaseRow, case_rows, case_rows_query
 from pilot.database import today
 from pilot.extensions import db
 from pilot.firms.models import Firm
+from pilot.kept import kept_page
 from pilot.permissions import get_case_or_404, require, visible_cases_query
 from pilot.stages import Progress, progress, progress_of
 
@@ -139,7 +140,12 @@ def _rows(query) -> list[CaseRow]:
     return case_rows(db.session, case_rows_query(query, Batch.start_date.desc(), Firm.name))
 
 
+#: How many case lists (per user, filter and page) each worker keeps.
+KEPT_LISTS = 64
+
+
 @bp.get("/cases")
+@kept_page("api_cases", KEPT_LISTS)
 @spec.validate(
     query=CaseQuery, resp=responses(200, CasePage), tags=["cases"], operation_id="list_cases"
 )
