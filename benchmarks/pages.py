@@ -222,7 +222,8 @@ def run(env: dict, ids: dict, kind: str) -> None:
         staff, firm, expert = (
             f"Cookie: {sign_in(base, user)}" for user in ("staff1", ids["firm_user"], ids["expert"])
         )
-        api = f"Authorization: Bearer {pilot(env, 'tokens', 'create', '--username', 'staff1').strip()}"
+        token = pilot(env, "tokens", "create", "--username", "staff1").strip()
+        api = f"Authorization: Bearer {token}"
         case = ids["case"]
         pages = [
             (f"board ({ids['batch_size']} firms)", f"/?batch={ids['batch']}", staff, "board"),
