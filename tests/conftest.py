@@ -72,6 +72,13 @@ def pytest_configure(config):
     config.demo_build = demo.start_in_background(folder) if distributed else None
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker more than the cores. A browser test waits on Chromium and its live
+    server in turn, and the demo's build waits on its commands; the extra worker keeps the cores
+    busy meanwhile."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def pytest_unconfigure(config):
     if not hasattr(config, "workerinput"):
         demo.finish(Path(os.environ[DEMO_FOLDER]), config.demo_build)
