@@ -30,17 +30,37 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from pilot.database import MAX_VERSION
 
+#: A character no text column can hold on PostgreSQL (and no keyboard types).
+NUL = "\x00"
+
+
+def refuse_nul(form) -> bool:
+    """Mark each text field of the form holding a NUL character; False if there was one."""
+    clean = True
+    for field in form:
+        if isinstance(field, StringField) and isinstance(field.data, str) and NUL in field.data:
+            field.errors = [
+                *field.errors,
+                _l("Remove the invisible control character from this text."),
+            ]
+            clean = False
+    return clean
+
 
 class AppForm(FlaskForm):
     """Every form of the app. A text field the request leaves out is empty text, as a browser
     sends it, so a hand-made request missing an optional field saves "" rather than reaching the
-    database as NULL."""
+    database as NULL; a text holding a NUL character is refused on its field."""
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         super().process(formdata, obj, data, extra_filters, **kwargs)
         for field in self:
             if isinstance(field, StringField) and field.data is None:
                 field.data = ""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return refuse_nul(self) and valid
 
 
 class RowForm(Form):
@@ -54,6 +74,10 @@ class RowForm(Form):
     class Meta:
         def get_translations(self, form):
             return wtforms_translations
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return refuse_nul(self) and valid
 
 
 def choices(pairs: Iterable[tuple]) -> list[SelectChoice]:

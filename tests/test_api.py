@@ -171,6 +171,15 @@ def test_a_user_creates_and_revokes_tokens_on_the_profile_page(client, session, 
     assert_error(get(client, "/api/v1/me", secret), 401, "unauthorized")
 
 
+def test_a_text_holding_a_nul_character_is_refused_on_its_field(client, session, world):
+    """PostgreSQL cannot store a NUL character: every form refuses it as a field error."""
+    login(client, "expert_a")
+    refused = client.post("/profile/tokens", data={"name": "a\x00b"})
+    assert refused.status_code == 400
+    assert "Remove the invisible control character" in refused.get_data(as_text=True)
+    assert session.exec(select(ApiToken).where(ApiToken.user_id == world.expert_a.id)).all() == []
+
+
 def test_nobody_revokes_another_users_token(client, session, world):
     token, secret = tokens.issue_token(session, world.firm_user_b, "b")
     session.commit()
