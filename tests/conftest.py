@@ -72,6 +72,7 @@ def pytest_configure(config):
     config.demo_build = demo.start_in_background(folder) if distributed else None
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown when it is not loaded
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: one worker more than the cores. A browser test waits on Chromium and its live
     server in turn, and the demo's build waits on its commands; the extra worker keeps the cores

@@ -180,6 +180,20 @@ def test_a_text_holding_a_nul_character_is_refused_on_its_field(client, session,
     assert session.exec(select(ApiToken).where(ApiToken.user_id == world.expert_a.id)).all() == []
 
 
+def test_a_nul_character_in_a_call_is_refused(client, session, world, item):
+    """Nor in the API: the body, the query string and a form field, answered 422 before any
+    service sees it (PostgreSQL would fail on it)."""
+    _token, secret = tokens.issue_token(session, world.firm_user_a, "a")
+    session.commit()
+    patched = send(
+        client, "PATCH", f"/api/v1/items/{item.id}", secret, {"measure": "a\x00b", "version": 1}
+    )
+    assert_error(patched, 422, "invalid")
+    assert_error(get(client, "/api/v1/cases?stage=a%00b", secret), 422, "invalid")
+    session.refresh(item)
+    assert item.measure == ""
+
+
 def test_nobody_revokes_another_users_token(client, session, world):
     token, secret = tokens.issue_token(session, world.firm_user_b, "b")
     session.commit()

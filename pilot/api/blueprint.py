@@ -15,6 +15,7 @@ from pilot.api import services
 from pilot.api.errors import ApiError, error_response
 from pilot.database import MAX_VERSION
 from pilot.extensions import csrf, db
+from pilot.forms import NUL
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -35,6 +36,25 @@ def authenticate() -> None:
         raise ApiError(401)
     # Flask-Login's current user for this request: the permission module reads it as on pages.
     g._login_user = user
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+@bp.before_request
+def refuse_nul() -> None:
+    """A NUL character cannot be stored (PostgreSQL) nor compared with a column: refused in the
+    query string, the form fields and the JSON body alike."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if _holds_nul([*request.args.values(), *request.form.values(), body]):
+        raise ApiError(422, _("Remove the invisible control character from this text."))
 
 
 @bp.errorhandler(ApiError)
