@@ -23,11 +23,10 @@ from pilot.api.spec import multipart, responses, spec
 from pilot.database import today
 from pilot.extensions import db
 from pilot.files.models import StoredFile
-from pilot.files.store import FileRejected, save_uploads
+from pilot.files.store import FileRejected
 from pilot.permissions import get_case_or_404, get_on_case_or_404
 from pilot.rectification import services
-from pilot.rectification.models import RectificationItem
-from pilot.rectification.queries import EVIDENCE
+from pilot.rectification.models import EVIDENCE, RectificationItem
 
 TAGS = ["rectification items"]
 
@@ -158,15 +157,7 @@ def upload_evidence(item_id: int):
     if not uploads:
         raise ApiError(422, fields={"files": [_("Choose at least one file.")]})
     try:
-        services.started(db.session, current_user, item)
-        stored = save_uploads(
-            db.session,
-            current_user,
-            uploads,
-            owner_type=EVIDENCE,
-            owner_id=item.id,
-            case_id=case.id,
-        )
+        stored = services.add_evidence(db.session, current_user, item, uploads)
     except services.ItemError as error:
         raise _refused(error, item) from None
     except FileRejected as error:

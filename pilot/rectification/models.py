@@ -9,6 +9,9 @@ from sqlmodel import Field, Relationship, SQLModel
 from pilot.database import UTCDateTime, one_of, utcnow
 from pilot.diagnosis.models import Severity
 
+#: StoredFile.owner_type of an item's evidence.
+EVIDENCE = "item"
+
 
 class ItemStatus(StrEnum):
     OPEN = "open"

@@ -17,7 +17,12 @@ from pilot.extensions import db
 from pilot.files.models import StoredFile
 from pilot.firms.models import Firm
 from pilot.permissions import can, visible_cases_query
-from pilot.rectification.models import CLOSED_STATUSES, ItemStatus, RectificationItem
+from pilot.rectification.models import (
+    CLOSED_STATUSES,
+    EVIDENCE,
+    ItemStatus,
+    RectificationItem,
+)
 from pilot.rectification.services import overdue_clause
 
 
@@ -87,10 +92,6 @@ def batch_counts(session: Session, batch_id: int, today: date) -> ItemCounts:
             total.by_severity[severity][0] += closed
             total.by_severity[severity][1] += n
     return total
-
-
-#: StoredFile.owner_type of an item's evidence.
-EVIDENCE = "item"
 
 
 def item_numbers(session: Session, case_ids: set[int]) -> dict[int, int]:

@@ -20,9 +20,10 @@ from pilot.database import EditConflict, bump_version, utcnow
 from pilot.diagnosis.models import Severity
 from pilot.diagnosis.services import SEVERITY_LABELS, item_due_date
 from pilot.files.models import StoredFile
+from pilot.files.store import save_uploads
 from pilot.notifications.models import Kind
 from pilot.notifications.services import excerpt, firm_users_of, notify
-from pilot.rectification.models import ItemNote, ItemStatus, RectificationItem
+from pilot.rectification.models import EVIDENCE, ItemNote, ItemStatus, RectificationItem
 from pilot.submissions.services import claim, made
 
 ITEM_STATUS_LABELS = {
@@ -161,13 +162,19 @@ def work(
         )
 
 
-def started(session: Session, actor: User, item: RectificationItem) -> None:
-    """Evidence was uploaded: an open item is now in progress."""
+def add_evidence(
+    session: Session, actor: User, item: RectificationItem, uploads: list
+) -> list[StoredFile]:
+    """The item's evidence, kept with the item as its owner: an open item is now in progress.
+    Raises ItemError for an item no longer worked, FileRejected for a file refused."""
     if item.status not in WORKABLE:
         raise ItemError(_("This item can no longer be changed."))
     if item.status == ItemStatus.OPEN:
         _bump(session, item, None)
         item.status = ItemStatus.IN_PROGRESS
+    return save_uploads(
+        session, actor, uploads, owner_type=EVIDENCE, owner_id=item.id, case_id=item.case_id
+    )
 
 
 def submit(

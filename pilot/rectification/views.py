@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from pilot.cases.models import Case
 from pilot.database import today
 from pilot.extensions import db
-from pilot.files.store import FileRejected, save_uploads
+from pilot.files.store import FileRejected
 from pilot.kept import kept_page
 from pilot.permissions import can_see_verification_queue, get_case_or_404, get_on_case_or_404
 from pilot.rectification import services
@@ -32,7 +32,6 @@ from pilot.rectification.pages import (
     render_item,
     render_queue,
 )
-from pilot.rectification.queries import EVIDENCE
 from pilot.submissions.services import AlreadySubmitted
 
 bp = Blueprint("rectification", __name__)
@@ -153,15 +152,7 @@ def upload(item_id: int):
         return render_item(item, case, evidence_form=form, status=400)
     uploads = form.chosen()
     try:
-        services.started(db.session, current_user, item)
-        save_uploads(
-            db.session,
-            current_user,
-            uploads,
-            owner_type=EVIDENCE,
-            owner_id=item.id,
-            case_id=case.id,
-        )
+        services.add_evidence(db.session, current_user, item, uploads)
     except services.ItemError as error:
         db.session.rollback()
         flash(str(error), "error")
