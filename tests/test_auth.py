@@ -1,5 +1,8 @@
 """Signing in and out, the login redirect, CSRF, the language switch."""
 
+from sqlmodel import select
+
+from pilot.accounts.models import User
 from tests.conftest import login
 
 
@@ -70,3 +73,26 @@ def test_chinese_interface_speaks_chinese_messages(client, world):
     assert page.status_code == 200
     assert "统一社会信用代码无效" in text
     assert "首页" in client.get("/").get_data(as_text=True)
+
+
+def test_a_new_account_has_no_role_until_the_admin_chooses_one(client, world, session):
+    login(client, "admin")
+    page = client.get("/users/new").get_data(as_text=True)
+    role = page.split('name="role"')[1].split("</select>")[0]
+    assert 'value="" selected' in role or "selected" not in role  # the blank choice shows first
+    assert "Choose a role" in role
+    form = {
+        "username": "newstaff",
+        "display_name": "新同事",
+        "password": "Quality-Pilot-2026!",
+        "confirm": "Quality-Pilot-2026!",
+        "firm_id": "0",
+    }
+    refused = client.post("/users/new", data=form)
+    assert refused.status_code == 200
+    print(refused.get_data(as_text=True))
+    assert '<span class="error">Choose the account' in refused.get_data(as_text=True)
+    assert session.exec(select(User).where(User.username == "newstaff")).first() is None
+    created = client.post("/users/new", data={**form, "role": "staff"})
+    assert created.status_code == 302
+    assert session.exec(select(User).where(User.username == "newstaff")).one().role == "staff"

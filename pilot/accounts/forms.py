@@ -3,7 +3,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+)
 
 from pilot.accounts.models import DigestFrequency, Role
 from pilot.forms import AppForm, VersionField, choices
@@ -60,6 +68,14 @@ class UserForm(AppForm):
 
 class NewUserForm(UserForm):
     version = None  # a new user has no version yet
+    # No role until one is chosen: an account made in haste must not become an administrator.
+    role = SelectField(
+        _l("Role"),
+        choices=choices(
+            [("", _l("— Choose a role —")), *((r.value, label) for r, label in ROLE_LABELS.items())]
+        ),
+        validators=[InputRequired(message=_l("Choose the account's role."))],
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(
         _l("Repeat password"),
