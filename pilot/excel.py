@@ -64,12 +64,13 @@ def text_width(value: Any) -> int:
 
 def cell_value(value: Any, kind: Kind) -> Any:
     """What openpyxl stores: Excel has no time zones, so a UTC timestamp becomes the bureau's
-    wall-clock time; text stays text even when it looks like a number."""
+    wall-clock time, to the second (Excel keeps milliseconds at best, and a fraction rounded
+    there would show as the next second); text stays text even when it looks like a number."""
     if value is None:
         return None
     if kind == Kind.DATETIME and isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(local_zone()).replace(tzinfo=None)
+        return aware.astimezone(local_zone()).replace(tzinfo=None, microsecond=0)
     if kind == Kind.TEXT and not isinstance(value, str):
         return str(value)
     return value
