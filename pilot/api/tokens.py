@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from pilot.accounts.forms import ROLE_LABELS, ConfirmForm
+from pilot.accounts.forms import ConfirmForm
 from pilot.api import services
 from pilot.api.forms import TokenForm
 from pilot.api.models import ApiToken
@@ -16,7 +16,6 @@ bp = Blueprint("tokens", __name__)
 def _render(form: TokenForm | None = None, secret: str | None = None, status: int = 200):
     return render_template(
         "api/profile.html",
-        role_label=ROLE_LABELS.get(current_user.role, current_user.role),
         tokens=services.live_tokens(db.session, current_user),
         form=form or TokenForm(formdata=None),
         revoke_form=ConfirmForm(),
