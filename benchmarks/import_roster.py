@@ -68,7 +68,7 @@ def main() -> None:
     from pilot.batches.services import create_batch
     from pilot.cases.models import Case
     from pilot.extensions import db
-    from pilot.firms import roster
+    from pilot.firms import roster, roster_workbooks
     from pilot.firms.models import Firm
 
     folder = Path(tempfile.mkdtemp(prefix="pilot-bench-import-"))
@@ -117,7 +117,7 @@ def main() -> None:
         started = time.perf_counter()
         refused = roster.import_roster(db.session, None, batch, bad)
         db.session.rollback()
-        marked = roster.marked_copy(bad, refused.errors)
+        marked = roster_workbooks.marked_copy(bad, refused.errors)
         print(
             f"a file with one bad row: {time.perf_counter() - started:.1f} s "
             f"({len(refused.errors)} error, nothing imported, "

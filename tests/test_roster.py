@@ -13,7 +13,7 @@ from sqlmodel import func, select
 from pilot.audit.models import AuditLog
 from pilot.cases.models import Case
 from pilot.excel import to_bytes
-from pilot.firms import roster
+from pilot.firms import roster, roster_workbooks
 from pilot.firms.credit_code import complete
 from pilot.firms.models import Firm
 from tests import factories
@@ -51,7 +51,7 @@ def case_count(session) -> int:
 
 
 def test_template_has_notes_lists_and_an_example_row_that_imports(session, world):
-    data = roster.template()
+    data = roster_workbooks.template()
     workbook = load_workbook(BytesIO(data))
     assert workbook.sheetnames[:2] == [roster.SHEET, "填写说明"]
     sheet = workbook[roster.SHEET]
@@ -223,7 +223,7 @@ def test_marked_copy_fills_and_comments_the_bad_cells(session, world):
     data = workbook_bytes([row(phone="138", email="x@"), row(name="第二家", credit_code="X")])
     result = roster.import_roster(session, world.staff, world.batch, data)
 
-    marked = load_workbook(BytesIO(roster.marked_copy(data, result.errors)))
+    marked = load_workbook(BytesIO(roster_workbooks.marked_copy(data, result.errors)))
 
     assert marked.sheetnames == ["错误清单", roster.SHEET]
     sheet = marked[roster.SHEET]
@@ -259,7 +259,7 @@ def test_a_registered_firm_joins_the_batch_it_has_no_case_in(session, world):
     other = factories.make_batch(session)
     session.commit()
     firm = world.firm_a
-    data = workbook_bytes([roster.roster_rows([firm])[0]])
+    data = workbook_bytes([roster_workbooks.roster_rows([firm])[0]])
 
     result = roster.import_roster(session, world.staff, other, data)
 
@@ -269,7 +269,7 @@ def test_a_registered_firm_joins_the_batch_it_has_no_case_in(session, world):
 
 def test_update_mode_changes_the_firm_and_says_what_changed(session, world):
     firm = world.firm_a
-    values = roster.roster_rows([firm])[0]
+    values = roster_workbooks.roster_rows([firm])[0]
     values[HEADERS.index("从业人数")] = 420
     values[HEADERS.index("联系电话")] = "13900000000"
     values[HEADERS.index("联系人")] = "王芳"
@@ -383,7 +383,7 @@ def test_the_page_says_why_a_file_is_no_roster(client, world):
 
 
 def test_update_on_the_page_lists_what_changed(client, world, session):
-    values = roster.roster_rows([world.firm_a])[0]
+    values = roster_workbooks.roster_rows([world.firm_a])[0]
     values[HEADERS.index("从业人数")] = 77
     login(client, "staff")
     response = upload(client, world.batch.id, workbook_bytes([values]), update=True)

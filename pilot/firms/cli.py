@@ -43,10 +43,10 @@ def import_firms(file, batch_name, update, template_path, marked) -> None:
     """Import the firms of FILE (.xlsx, sheet 企业名录) into the batch, all or nothing; each
     firm gets a case in the batch. With --template FILE.xlsx, write the template."""
     from pilot.batches.models import Batch
-    from pilot.firms import roster
+    from pilot.firms import roster, roster_workbooks
 
     if template_path:
-        Path(template_path).write_bytes(roster.template())
+        Path(template_path).write_bytes(roster_workbooks.template())
         click.echo(template_path)
         return
     if not file or not batch_name:
@@ -68,7 +68,7 @@ def import_firms(file, batch_name, update, template_path, marked) -> None:
         for error in result.errors:
             click.echo(error_line(error), err=True)
         out = Path(marked) if marked else path.with_suffix(".errors.xlsx")
-        out.write_bytes(roster.marked_copy(data, result.errors))
+        out.write_bytes(roster_workbooks.marked_copy(data, result.errors))
         click.echo(
             _(
                 "Nothing was imported: %(count)d errors. The marked copy: %(path)s",

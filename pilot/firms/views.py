@@ -15,7 +15,7 @@ from pilot.cases.models import Case
 from pilot.database import EditConflict, today
 from pilot.excel import XLSX_MIMETYPE, download
 from pilot.extensions import db
-from pilot.firms import roster, services
+from pilot.firms import roster, roster_workbooks, services
 from pilot.firms.forms import CONTACT_ROWS, EditFirmForm, FirmFilterForm, FirmForm, RosterForm
 from pilot.firms.models import Firm
 from pilot.forms import keep_input
@@ -155,7 +155,7 @@ def show(firm_id: int):
 @login_required
 @require("import_firms")
 def roster_template():
-    return download(roster.template(), _("roster-template.xlsx"))
+    return download(roster_workbooks.template(), _("roster-template.xlsx"))
 
 
 def _import_page(batch: Batch, form: RosterForm, status: int = 200, **shown):
@@ -190,7 +190,7 @@ def import_roster(batch_id: int):
         return _import_page(batch, form, 400)
     if result.errors:
         db.session.rollback()
-        marked = base64.b64encode(roster.marked_copy(data, result.errors)).decode("ascii")
+        marked = base64.b64encode(roster_workbooks.marked_copy(data, result.errors)).decode("ascii")
         stem = (upload.filename or "roster").rsplit(".", 1)[0]
         return _import_page(
             batch,

@@ -17,7 +17,7 @@ from pilot.diagnosis.services import DISPOSITION_LABELS, SEVERITY_LABELS
 from pilot.evaluation.labels import ASPECT_LABELS
 from pilot.evaluation.services import VERDICT_LABELS
 from pilot.excel import Column, Kind, add_sheet, fraction
-from pilot.firms import roster
+from pilot.firms import roster_workbooks
 from pilot.ledger import queries
 from pilot.plan.pages import STATUS_LABELS as PLAN_STATUS_LABELS
 from pilot.rectification.services import ITEM_STATUS_LABELS
@@ -459,7 +459,9 @@ def ledger(session: Session, batch: Batch, day: date) -> Workbook:
     workbook = Workbook()
     workbook.remove(workbook.active)
     firms = queries.firm_details(session, cases)
-    roster.roster_sheet(workbook, roster.roster_rows(firms[c.firm_id] for c in cases.rows))
+    roster_workbooks.roster_sheet(
+        workbook, roster_workbooks.roster_rows(firms[c.firm_id] for c in cases.rows)
+    )
     for build in (
         _progress_sheet,
         _visits_sheets,

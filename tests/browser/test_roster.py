@@ -13,7 +13,7 @@ from sqlmodel import select
 from pilot.batches.models import Batch
 from pilot.excel import to_bytes
 from pilot.extensions import db
-from pilot.firms import roster
+from pilot.firms import roster, roster_workbooks
 from tests.browser.conftest import PHONE, screenshot, signed_in
 
 PHONE_COLUMN = [c.key for c in roster.COLUMNS].index("phone") + 1
@@ -70,5 +70,7 @@ def test_staff_import_a_roster_fix_its_error_and_download_the_ledger(
         expect(phone.locator("#import-errors")).to_be_visible()
         screenshot(phone, "roster-import-errors-phone")
     with app.app_context():
-        names = [f.name for f in roster.firms_of(db.session, db.session.get(Batch, batch_id))]
+        names = [
+            f.name for f in roster_workbooks.firms_of(db.session, db.session.get(Batch, batch_id))
+        ]
     assert "郑州示例精密制造有限公司" in names
